@@ -1,0 +1,161 @@
+"""Durable ingestion: check an incoming event, store it with its runs, then ring the doorbell.
+
+The event row and the queued runs it starts are committed in one transaction before the caller
+answers 202; a duplicate (same idempotency key) is answered as such and starts nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from flask import current_app
+from jsonschema import Draft202012Validator
+from sqlalchemy.exc import IntegrityError
+
+from nodes import registry
+from nodes.triggers import ORDER_EVENT_TYPES
+from runtime import flows, queues
+from runtime.db import db, parse_time
+from runtime.definition import Problem, json_path, trigger_of
+from runtime.models import Event, FlowVersion, Run
+
+EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["type", "source", "event_id", "order"],
+    "properties": {
+        "type": {"type": "string", "enum": list(ORDER_EVENT_TYPES)},
+        "source": {"type": "string", "minLength": 1, "maxLength": 100},
+        "event_id": {"type": "string", "minLength": 1, "maxLength": 200},
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "order": {"type": "object", "required": ["id"], "properties": {
+            "id": {"type": "string", "minLength": 1, "maxLength": 100},
+            "status": {"type": "string", "maxLength": 40},
+            "amount": {"type": "number"},
+            "currency": {"type": "string", "maxLength": 8},
+            "channel": {"type": "string", "maxLength": 100},
+            "region": {"type": "string", "maxLength": 100},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "customer": {"type": "object"},
+            "address": {"type": "object"},
+            "items": {"type": "array", "items": {"type": "object"}},
+            "fees": {"type": "object"},
+            "created_at": {"type": "string", "format": "date-time"},
+        }},
+    },
+}
+_event_validator = Draft202012Validator(EVENT_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+class BadEvent(ValueError):
+    def __init__(self, message: str, details: list[dict]):
+        super().__init__(message)
+        self.details = details
+
+
+@dataclass
+class Accepted:
+    event: Event
+    duplicate: bool
+    run_ids: list[int]
+
+    def to_dict(self) -> dict:
+        return {"event_id": self.event.event_id, "duplicate": self.duplicate, "runs": self.run_ids,
+                "id": self.event.id}
+
+
+def check_event(body) -> None:
+    """Raise BadEvent naming every bad field of an events-API body."""
+    errors = sorted(_event_validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        return
+    details = []
+    for e in errors:
+        path = json_path(e.absolute_path)
+        if e.validator == "required":
+            missing = e.message.split("'")[1]
+            path, message = f"{path}.{missing}", f"{missing} is required"
+        elif e.validator == "enum" and list(e.absolute_path) == ["type"]:
+            message = f"unknown event type {e.instance!r}; expected one of {', '.join(ORDER_EVENT_TYPES)}"
+        else:
+            message = e.message
+        details.append(Problem(path, message).to_dict())
+    raise BadEvent(details[0]["message"], details)
+
+
+def _active_flow_versions() -> list[FlowVersion]:
+    """Active published versions, cached per process until a publish bumps the generation."""
+    cache = current_app.extensions.setdefault("orderflow.flow_cache", {"gen": None, "versions": None})
+    generation = queues.flows_generation()
+    if generation is None or cache["gen"] != generation or cache["versions"] is None:
+        loaded = flows.active_versions()
+        for v in loaded:  # detach plain data so the cache outlives the session
+            db.session.expunge(v)
+        cache.update(gen=generation, versions=loaded)
+    return cache["versions"]
+
+
+def event_view(*, type: str, source: str, event_id: str, payload, id: int | None = None) -> dict:
+    """An event as triggers, conditions and templates see it (``event.payload.x``)."""
+    order = payload.get("order") if isinstance(payload, dict) else None
+    return {"id": id, "type": type, "source": source, "event_id": event_id, "payload": payload, "order": order}
+
+
+def matching_versions(event: dict) -> list[FlowVersion]:
+    out = []
+    for version in _active_flow_versions():
+        trigger = trigger_of(version.definition)
+        node_type = registry.get(trigger["type"], trigger.get("version", 1))
+        if version.trigger_type == "trigger.order_event" and node_type.matches(trigger.get("config") or {}, event):
+            out.append(version)
+    return out
+
+
+def _store(event: Event, versions: list[FlowVersion]) -> Accepted:
+    db.session.add(event)
+    try:
+        db.session.flush()
+        runs = [Run(flow_id=v.flow_id, flow_version=v.version, event_id=event.id, order_id=event.order_id,
+                    status="queued", frontier=[], vars={}) for v in versions]
+        db.session.add_all(runs)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = Event.query.filter_by(idempotency_key=event.idempotency_key).one()
+        run_ids = [r for (r,) in db.session.query(Run.id).filter_by(event_id=existing.id).order_by(Run.id)]
+        return Accepted(existing, True, run_ids)
+    queues.ring_doorbell()
+    return Accepted(event, False, [r.id for r in runs])
+
+
+def accept_order_event(body: dict, raw_body: bytes) -> Accepted:
+    """The events API: ``body`` already parsed from ``raw_body``."""
+    check_event(body)
+    event = Event(source=body["source"], event_id=body["event_id"],
+                  idempotency_key=f"api:{body['source']}:{body['event_id']}", type=body["type"],
+                  order_id=body["order"]["id"], raw_body=raw_body.decode("utf-8", "replace"), payload=body,
+                  occurred_at=parse_time(body.get("occurred_at")))
+    existing = Event.query.filter_by(idempotency_key=event.idempotency_key).first()
+    if existing is not None:  # cheap path for the common resend; the unique index still decides races
+        run_ids = [r for (r,) in db.session.query(Run.id).filter_by(event_id=existing.id).order_by(Run.id)]
+        return Accepted(existing, True, run_ids)
+    view = event_view(type=event.type, source=event.source, event_id=event.event_id, payload=body)
+    return _store(event, matching_versions(view))
+
+
+def accept_webhook(version: FlowVersion, body, raw_body: bytes, idempotency_key: str | None) -> Accepted:
+    key = idempotency_key or hashlib.sha256(raw_body).hexdigest()
+    order = body.get("order") if isinstance(body, dict) and isinstance(body.get("order"), dict) else None
+    event = Event(source=f"hook:{version.trigger_key}", event_id=key,
+                  idempotency_key=f"hook:{version.flow_id}:{key}", type="webhook", flow_id=version.flow_id,
+                  order_id=str(order["id"]) if order and order.get("id") is not None else None,
+                  raw_body=raw_body.decode("utf-8", "replace"), payload=body)
+    return _store(event, [version])
+
+
+def webhook_payload_problems(version: FlowVersion, body) -> list[dict]:
+    schema = (trigger_of(version.definition).get("config") or {}).get("payload_schema")
+    if not schema:
+        return []
+    validator = Draft202012Validator(schema)
+    return [Problem(json_path(e.absolute_path), e.message).to_dict() for e in validator.iter_errors(body)]

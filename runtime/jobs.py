@@ -1,0 +1,257 @@
+"""The glue between RQ, the database and the engine: the only module RQ calls into.
+
+Job functions take ids, load the rest, and commit every step (with the run's position) before
+the next node starts. ``drain_events`` executes many runs per RQ job to keep RQ's per-job cost
+off the hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from runtime import engine, orders, queues
+from runtime.context import RunContext
+from runtime.db import db, parse_time, utcnow
+from runtime.engine import Graph, RunState, StepRecord
+from runtime.http_client import GuardedHttp
+from runtime.ingest import event_view
+from runtime.models import Event, FlowVersion, Run, Setting, Step
+
+log = logging.getLogger(__name__)
+
+DRAIN_BATCH = 200
+LEASE = timedelta(seconds=120)  # a run not touched for this long is taken over by the sweeper
+
+
+def job(func):
+    """Every job leaves a clean session behind: workers reuse one app context for all jobs."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+    return wrapper
+
+
+class DbRecorder:
+    """Persists each step together with the run's position, in one transaction."""
+
+    def __init__(self, run: Run):
+        self.run = run
+
+    def _store_state(self, state: RunState) -> None:
+        run = self.run
+        run.frontier, run.vars, run.waiting = list(state.frontier), dict(state.vars), state.waiting
+        run.attempts, run.steps_taken = dict(state.attempts), state.steps_taken
+        run.lease_until = utcnow() + LEASE
+
+    def save_step(self, step: StepRecord, state: RunState) -> int:
+        row = Step(run_id=self.run.id, node_id=step.node_id, node_type=step.node_type, attempt=step.attempt,
+                   status=step.status, port=step.port, input=step.input, output=step.output, error=step.error,
+                   started_at=step.started_at.replace(tzinfo=None),
+                   finished_at=step.finished_at.replace(tzinfo=None), duration_ms=round(step.duration_ms, 3))
+        db.session.add(row)
+        self._store_state(state)
+        db.session.commit()
+        return row.id
+
+    def resolve_waiting(self, step_id: int, port: str, output: dict, state: RunState) -> None:
+        if port != "retry":
+            row = db.session.get(Step, step_id)
+            row.status, row.port, row.finished_at = "succeeded", port, utcnow()
+            row.output = {**(row.output or {}), **output}
+            row.duration_ms = (row.finished_at - row.started_at).total_seconds() * 1000
+        self._store_state(state)
+        db.session.commit()
+
+
+def _definition(flow_id: int, version: int) -> tuple[dict, Graph]:
+    """Published versions never change, so each process keeps them parsed."""
+    cache = current_app.extensions.setdefault("orderflow.versions", {})
+    key = (flow_id, version)
+    if key not in cache:
+        row = FlowVersion.query.filter_by(flow_id=flow_id, version=version).one()
+        cache[key] = (row.definition, Graph(row.definition))
+    return cache[key]
+
+
+def allowed_hosts() -> tuple[str, ...]:
+    configured = current_app.config["ORDERFLOW"].allowed_hosts
+    setting = db.session.get(Setting, "allowed_hosts")
+    return configured + tuple((setting.value if setting else None) or ())
+
+
+def _run_event(run: Run) -> dict:
+    event = db.session.get(Event, run.event_id) if run.event_id else None
+    if event is None:
+        return {"id": None, "type": "manual", "source": "orderflow", "event_id": None, "payload": {}, "order": None}
+    return event_view(type=event.type, source=event.source, event_id=event.event_id, payload=event.payload,
+                      id=event.id)
+
+
+def _claim_run(run_id: int, from_status: tuple[str, ...]) -> Run | None:
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Run).where(Run.id == run_id, Run.status.in_(from_status),
+                          or_(Run.lease_until.is_(None), Run.lease_until < now))
+        .values(status="running", lease_until=now + LEASE, started_at=db.func.coalesce(Run.started_at, now))
+    ).rowcount
+    db.session.commit()
+    return db.session.get(Run, run_id) if claimed else None
+
+
+def _walk(run: Run, http: GuardedHttp, resume: tuple[str, dict] | None = None) -> None:
+    """Execute (or resume) a claimed run to its next stop, and record how it ended."""
+    definition, graph = _definition(run.flow_id, run.flow_version)
+    state = RunState(frontier=list(run.frontier or []), vars=dict(run.vars or {}), waiting=run.waiting,
+                     attempts=dict(run.attempts or {}), steps_taken=run.steps_taken)
+    if not state.frontier and state.steps_taken == 0 and resume is None:
+        state.frontier = [graph.trigger]
+    order = orders.get(run.order_id) if run.order_id else None
+    box = {"order": order.to_dict() if order else None}
+    event = _run_event(run)
+    recorder = DbRecorder(run)
+
+    def make_context(node_id: str, st: RunState) -> RunContext:
+        return RunContext(run_id=run.id, node_id=node_id, event=event, vars=st.vars, order_box=box,
+                          flow_id=run.flow_id, http_client=http)
+
+    if resume is not None:
+        engine.resume(graph, state, recorder, *resume)
+    outcome = engine.execute(graph, state, recorder, make_context)
+    run.lease_until = None
+    if outcome.status == "waiting":
+        run.status = "waiting"
+        run.resume_at = parse_time(outcome.suspend.resume_at) if outcome.suspend.resume_at else None
+    else:
+        run.status, run.error, run.failed_node = outcome.status, outcome.error, outcome.failed_node
+        run.finished_at, run.resume_at = utcnow(), None
+    db.session.commit()
+    if outcome.status == "waiting" and outcome.suspend.resume_at is not None:
+        waiting = run.waiting or {}
+        queues.enqueue("runtime.jobs.resume_run", run.id, waiting.get("timeout_port", "out"), {"timed_out": True},
+                       step_id=waiting.get("step_id"), at=outcome.suspend.resume_at)
+
+
+def _http() -> GuardedHttp:
+    return GuardedHttp(allowed_hosts())
+
+
+def _claim_events(limit: int) -> list[Event]:
+    token = uuid.uuid4().hex
+    pending = select(Event.id).where(Event.dispatch_state == "pending").order_by(Event.id).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        pending = pending.with_for_update(skip_locked=True)
+    ids = db.session.execute(
+        update(Event).where(Event.id.in_(pending.scalar_subquery()), Event.dispatch_state == "pending")
+        .values(dispatch_state="claimed", claim_token=token, claimed_at=utcnow()).returning(Event.id)
+    ).scalars().all()
+    db.session.commit()
+    if not ids:
+        return []
+    return Event.query.filter(Event.id.in_(ids)).order_by(Event.id).all()
+
+
+def _apply_event(event: Event) -> None:
+    """Upsert the event's order (if it carries one) and mark it dispatched; a bad order fails the event."""
+    order = event.payload.get("order") if isinstance(event.payload, dict) else None
+    try:
+        with db.session.begin_nested():
+            if isinstance(order, dict) and order.get("id") is not None:
+                orders.upsert_from_event({**order, "id": str(order["id"])}, actor=f"event:{event.source}")
+            event.dispatch_state, event.dispatched_at = "done", utcnow()
+    except Exception as exc:  # noqa: BLE001 - whatever the payload did, the event is recorded as failed
+        log.warning("event %s could not be applied: %s", event.id, exc)
+        event.dispatch_state, event.error, event.dispatched_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
+        db.session.query(Run).filter(Run.event_id == event.id, Run.status == "queued").update(
+            {Run.status: "failed", Run.error: f"event could not be applied: {exc}", Run.finished_at: utcnow()},
+            synchronize_session=False)
+
+
+@job
+def drain_events(batch_size: int = DRAIN_BATCH) -> int:
+    """Dispatch every pending event and execute the runs they start; returns the runs executed."""
+    queues.clear_doorbell()  # events committed after this point ring again
+    executed = 0
+    http = _http()
+    while True:
+        events = _claim_events(batch_size)
+        if not events:
+            return executed
+        if len(events) == batch_size:
+            queues.ring_doorbell(force=True)  # more waiting: let another worker help
+        for event in events:
+            _apply_event(event)
+        db.session.commit()
+        run_ids = db.session.execute(select(Run.id).where(Run.event_id.in_([e.id for e in events]),
+                                                          Run.status == "queued").order_by(Run.id)).scalars().all()
+        for run_id in run_ids:
+            run = _claim_run(run_id, ("queued",))
+            if run is not None:
+                _walk(run, http)
+                executed += 1
+        db.session.expunge_all()
+
+
+@job
+def execute_run(run_id: int) -> str | None:
+    """Execute a queued run, or take over one whose worker died (its lease expired)."""
+    run = _claim_run(run_id, ("queued", "running"))
+    if run is None:
+        return None
+    event = db.session.get(Event, run.event_id) if run.event_id else None
+    if event is not None and event.dispatch_state in ("pending", "claimed"):
+        run.status, run.lease_until = "queued", None  # its event's order is not applied yet; the drain runs it
+        db.session.commit()
+        return "queued"
+    _walk(run, _http())
+    return run.status
+
+
+@job
+def resume_run(run_id: int, port: str, output: dict, step_id: int | None = None,
+               task_id: int | None = None) -> str | None:
+    """Resume a waiting run through ``port`` (timer fired, task resolved, event arrived)."""
+    run = db.session.get(Run, run_id)
+    waiting = (run.waiting or {}) if run else {}
+    if run is None or run.status != "waiting" or (step_id is not None and waiting.get("step_id") != step_id) \
+            or (task_id is not None and waiting.get("task_id") != task_id):
+        return None  # already resumed by something else
+    run = _claim_run(run_id, ("waiting",))
+    if run is None:
+        return None
+    run.resume_at = None
+    _walk(run, _http(), resume=(port, output))
+    return run.status
+
+
+def retry_run(run: Run) -> Run:
+    """Run a failed run again from its failed step, on its pinned version."""
+    if run.status != "failed":
+        raise ValueError(f"only a failed run can be retried (this one is {run.status})")
+    run.status, run.error, run.failed_node, run.finished_at, run.lease_until = "queued", None, None, None, None
+    run.attempts = {}
+    db.session.commit()
+    queues.enqueue("runtime.jobs.execute_run", run.id)
+    return run
+
+
+def rerun(run: Run, flow_version: int) -> Run:
+    """Start the run's event again from the trigger, on ``flow_version``."""
+    new = Run(flow_id=run.flow_id, flow_version=flow_version, event_id=run.event_id, order_id=run.order_id,
+              status="queued", frontier=[], vars={}, retry_of=run.id)
+    db.session.add(new)
+    db.session.commit()
+    queues.enqueue("runtime.jobs.execute_run", new.id)
+    return new

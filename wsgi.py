@@ -1,0 +1,3 @@
+from builder import create_app
+
+app = create_app()
