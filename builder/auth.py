@@ -6,7 +6,8 @@ import hmac
 import secrets
 from functools import wraps
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
+
 from builder.errors import ApiError
 from runtime.accounts import ROLES, check_login, token_identity
 
@@ -25,8 +26,8 @@ def csrf_token() -> str:
 
 def identity() -> tuple[str, str] | None:
     """(name, role) of the caller, or None. A session counts for mutating API calls only with its CSRF token."""
-    if "identity" in g:
-        return g.identity
+    if "orderflow.identity" in request.environ:
+        return request.environ["orderflow.identity"]
     found = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -38,7 +39,7 @@ def identity() -> tuple[str, str] | None:
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
         if safe or (sent and hmac.compare_digest(sent, session.get("csrf", ""))):
             found = (session["user"], session.get("role", "viewer"))
-    g.identity = found
+    request.environ["orderflow.identity"] = found
     return found
 
 

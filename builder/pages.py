@@ -6,10 +6,10 @@ import json
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from builder.auth import csrf_token, page_auth
 from builder.api_orders import orders_query
 from builder.api_runs import RUN_STATUSES, runs_query, steps_of
 from builder.api_tasks import tasks_query
+from builder.auth import csrf_token, page_auth
 from runtime import flows, jobs, orders, queues, tasks
 from runtime.db import db, utcnow
 from runtime.models import Flow, Order, Run, Task

@@ -6,7 +6,7 @@ a rule comparing a number with a word is an error, not a silent False.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nodes.base import FIELD_REF, NodeError
@@ -64,7 +64,7 @@ def _as_time(v: Any) -> datetime | None:
             return None
     else:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _coerce_pair(left: Any, right: Any, field: str) -> tuple[Any, Any]:

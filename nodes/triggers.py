@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from nodes.base import NodeType
 from nodes.rules import evaluate_group, group_schema
@@ -20,7 +20,7 @@ def _order_event_matches(config: dict, event: dict) -> bool:
     condition = config.get("condition")
     if condition and condition.get("rules"):
         scope = {"order": event.get("order") or {}, "event": event, "vars": {}}
-        return evaluate_group(condition, scope, datetime.now(timezone.utc))
+        return evaluate_group(condition, scope, datetime.now(UTC))
     return True
 
 

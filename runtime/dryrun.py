@@ -6,7 +6,7 @@ send instead of sending it.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from runtime import engine
 from runtime.context import RunContext
@@ -50,7 +50,7 @@ def dry_run(definition: dict, order: dict, *, event_type: str = "order.created",
     graph = Graph(definition)
     sample = {**ORDER_DEFAULTS, **order}
     if "created_at" not in sample:
-        sample["created_at"] = iso(datetime.now(timezone.utc))
+        sample["created_at"] = iso(datetime.now(UTC))
     box = {"order": sample}
     event = {"id": None, "type": event_type, "source": "dry_run", "event_id": None,
              "payload": {"type": event_type, "order": sample}, "order": sample}

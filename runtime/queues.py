@@ -16,15 +16,18 @@ from rq import Queue
 
 log = logging.getLogger(__name__)
 
-DOORBELL_KEY = "orderflow:drain-queued"
 DOORBELL_TTL_S = 30  # a lost drain job delays work by at most this long (the sweeper also rings)
-FLOWS_GENERATION_KEY = "orderflow:flows-generation"
 
 
 def init_app(app, redis_url: str, queue_name: str) -> None:
     connection = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
     app.extensions["orderflow.redis"] = connection
     app.extensions["orderflow.queue"] = Queue(queue_name, connection=connection)
+
+
+def _key(name: str) -> str:
+    """Our own Redis keys live beside the queue's, so installs sharing a Redis keep apart."""
+    return f"orderflow:{queue().name}:{name}"
 
 
 def redis() -> Redis:
@@ -38,7 +41,7 @@ def queue() -> Queue:
 def ring_doorbell(force: bool = False) -> bool:
     """Make sure a drain job is queued. False when Redis is unreachable (the sweeper catches up)."""
     try:
-        if force or redis().set(DOORBELL_KEY, "1", nx=True, ex=DOORBELL_TTL_S):
+        if force or redis().set(_key("drain-queued"), "1", nx=True, ex=DOORBELL_TTL_S):
             queue().enqueue("runtime.jobs.drain_events", job_timeout=600, result_ttl=0, failure_ttl=86400)
         return True
     except RedisError as exc:
@@ -47,7 +50,7 @@ def ring_doorbell(force: bool = False) -> bool:
 
 
 def clear_doorbell() -> None:
-    redis().delete(DOORBELL_KEY)
+    redis().delete(_key("drain-queued"))
 
 
 def enqueue(func: str, *args, at=None, **kwargs) -> bool:
@@ -65,13 +68,13 @@ def enqueue(func: str, *args, at=None, **kwargs) -> bool:
 def flows_generation() -> int | None:
     """A counter bumped on every publish/unpublish, so processes can cache active flows."""
     try:
-        return int(redis().get(FLOWS_GENERATION_KEY) or 0)
+        return int(redis().get(_key("flows-generation")) or 0)
     except RedisError:
         return None
 
 
 def bump_flows_generation() -> None:
     try:
-        redis().incr(FLOWS_GENERATION_KEY)
+        redis().incr(_key("flows-generation"))
     except RedisError as exc:
         log.warning("could not bump the flows generation: %s", exc)
