@@ -153,7 +153,7 @@ def _reachable(start: str, successors: dict[str, list[str]]) -> set[str]:
 def _cycle_problems(by_id: dict, successors: dict[str, list[str]]) -> list[Problem]:
     """Kahn's algorithm: whatever keeps an incoming edge is on (or behind) a cycle."""
     indegree = {nid: 0 for nid in by_id}
-    for src, dsts in successors.items():
+    for dsts in successors.values():
         for d in dsts:
             indegree[d] += 1
     todo = deque(n for n, d in indegree.items() if d == 0)

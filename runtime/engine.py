@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from nodes import registry
@@ -84,6 +85,13 @@ def _push(state: RunState, nodes: list[str]) -> None:
     state.frontier.extend(reversed(nodes))
 
 
+def _record(recorder: Recorder, state: RunState, t0: float, base: dict, status: str, port: str | None,
+            output: dict, message: str | None) -> int:
+    elapsed = (time.perf_counter() - t0) * 1000
+    return recorder.save_step(StepRecord(status=status, port=port, output=output, error=message,
+                                         finished_at=_utcnow(), duration_ms=elapsed, **base), state)
+
+
 def resume(graph: Graph, state: RunState, recorder: Recorder, port: str, output: dict) -> None:
     """Finish the node a run is waiting on, taking ``port``; the caller then calls ``execute``."""
     waiting = state.waiting or {}
@@ -119,14 +127,13 @@ def execute(graph: Graph, state: RunState, recorder: Recorder,
                 result = node_type.run(ctx, config)
         except NodeError as exc:
             error, result = exc, None
-        except Exception as exc:  # a bug in a node must fail the step, not the worker
+        except Exception as exc:  # noqa: BLE001 - a bug in a node must fail the step, not the worker
             error, result = NodeError(f"{type(exc).__name__}: {exc}"), None
         state.steps_taken += 1
 
-        def record(status: str, port: str | None, output: dict, message: str | None) -> int:
-            elapsed = (time.perf_counter() - t0) * 1000
-            return recorder.save_step(StepRecord(node_id, node["type"], attempt, status, port, step_input,
-                                                 output, message, started, _utcnow(), elapsed), state)
+        record = partial(_record, recorder, state, t0,
+                         dict(node_id=node_id, node_type=node["type"], attempt=attempt, input=step_input,
+                              started_at=started))
 
         if error is None and result.suspend is None:
             state.vars.update(result.vars)
