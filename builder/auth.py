@@ -31,9 +31,9 @@ def identity() -> tuple[str, str] | None:
     found = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        row = token_identity(header[7:].strip())
-        if row is not None:
-            found = (f"token:{row.name}", row.role)
+        token = token_identity(header[7:].strip())
+        if token is not None:
+            found = (f"token:{token[0]}", token[1])
     elif session.get("user"):
         safe = request.method in ("GET", "HEAD", "OPTIONS")
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")

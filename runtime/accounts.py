@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,8 +31,23 @@ def create_token(name: str, role: str = "operator", prefix: str = "of_") -> str:
     return token
 
 
-def token_identity(token: str) -> ApiToken | None:
-    return ApiToken.query.filter_by(token_hash=hash_token(token)).one_or_none()
+TOKEN_CACHE_S = 30.0
+_token_cache: dict[str, tuple[float, tuple[str, str] | None]] = {}
+
+
+def token_identity(token: str) -> tuple[str, str] | None:
+    """(name, role) of a token. Answers are kept for 30 s per process: every API call asks."""
+    key = hash_token(token)
+    now = time.monotonic()
+    cached = _token_cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    row = ApiToken.query.filter_by(token_hash=key).one_or_none()
+    found = (row.name, row.role) if row is not None else None
+    if len(_token_cache) > 10_000:
+        _token_cache.clear()
+    _token_cache[key] = (now + TOKEN_CACHE_S, found)
+    return found
 
 
 def create_user(name: str, role: str, password: str) -> User:

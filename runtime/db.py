@@ -9,7 +9,9 @@ from sqlalchemy import JSON, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 
-db = SQLAlchemy()
+# Objects stay readable after commit: a worker commits after every step of hundreds of runs, and
+# expiring the whole identity map each time cost more than the SQL itself.
+db = SQLAlchemy(session_options={"expire_on_commit": False})
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -43,9 +45,20 @@ def parse_time(value: str | datetime | None) -> datetime | None:
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     # WAL lets the web process read while a worker writes; busy_timeout waits instead of failing.
     if type(dbapi_connection).__module__.startswith("sqlite3"):
+        # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy's documented fix is to
+        # switch it off here and emit BEGIN ourselves (below).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
+    # fails at once (SQLITE_BUSY_SNAPSHOT) when another process wrote meanwhile, with no waiting.
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

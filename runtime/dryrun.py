@@ -28,11 +28,10 @@ class MemoryRecorder:
     def __init__(self):
         self.steps: list[StepRecord] = []
 
-    def save_step(self, step: StepRecord, state: RunState) -> int:
+    def save_step(self, step: StepRecord, state: RunState) -> None:
         self.steps.append(step)
-        return len(self.steps)
 
-    def resolve_waiting(self, step_id: int, port: str, output: dict, state: RunState) -> None:
+    def resolve_waiting(self, seq: int, port: str, output: dict, state: RunState) -> None:
         raise AssertionError("a dry run never resumes")
 
 

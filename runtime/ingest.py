@@ -135,10 +135,6 @@ def accept_order_event(body: dict, raw_body: bytes) -> Accepted:
                   idempotency_key=f"api:{body['source']}:{body['event_id']}", type=body["type"],
                   order_id=body["order"]["id"], raw_body=raw_body.decode("utf-8", "replace"), payload=body,
                   occurred_at=parse_time(body.get("occurred_at")))
-    existing = Event.query.filter_by(idempotency_key=event.idempotency_key).first()
-    if existing is not None:  # cheap path for the common resend; the unique index still decides races
-        run_ids = [r for (r,) in db.session.query(Run.id).filter_by(event_id=existing.id).order_by(Run.id)]
-        return Accepted(existing, True, run_ids)
     view = event_view(type=event.type, source=event.source, event_id=event.event_id, payload=body)
     return _store(event, matching_versions(view))
 

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 from functools import wraps
 
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from nodes.base import NodeType
 from runtime import engine, orders, queues
 from runtime.context import RunContext
 from runtime.db import db, parse_time, utcnow
 from runtime.engine import Graph, RunState, StepRecord
 from runtime.http_client import GuardedHttp
 from runtime.ingest import event_view
-from runtime.models import Event, FlowVersion, Run, Setting, Step
+from runtime.models import Event, FlowVersion, Order, Run, Setting, Step
 
 log = logging.getLogger(__name__)
 
@@ -45,35 +47,46 @@ def job(func):
 
 
 class DbRecorder:
-    """Persists each step together with the run's position, in one transaction."""
+    """Adds each step and the run's position to the session; the walker commits them together.
+
+    The run's status follows from its position, so it is always the status of its last
+    committed step: nothing left to do = succeeded, a failed step = failed, a wait = waiting.
+    """
 
     def __init__(self, run: Run):
         self.run = run
 
-    def _store_state(self, state: RunState) -> None:
+    def _store_state(self, state: RunState, failed: StepRecord | None = None) -> None:
         run = self.run
-        run.frontier, run.vars, run.waiting = list(state.frontier), dict(state.vars), state.waiting
+        run.frontier, run.vars = list(state.frontier), dict(state.vars)
+        run.waiting = dict(state.waiting) if state.waiting else None
         run.attempts, run.steps_taken = dict(state.attempts), state.steps_taken
         run.lease_until = utcnow() + LEASE
+        if failed is not None:
+            run.status, run.error, run.failed_node, run.finished_at = "failed", failed.error, failed.node_id, utcnow()
+        elif state.waiting:
+            run.status, run.resume_at = "waiting", parse_time(state.waiting.get("resume_at"))
+        elif not state.frontier:
+            run.status, run.finished_at = "succeeded", utcnow()
+        if run.status != "running":
+            run.lease_until = None
 
-    def save_step(self, step: StepRecord, state: RunState) -> int:
-        row = Step(run_id=self.run.id, node_id=step.node_id, node_type=step.node_type, attempt=step.attempt,
-                   status=step.status, port=step.port, input=step.input, output=step.output, error=step.error,
-                   started_at=step.started_at.replace(tzinfo=None),
-                   finished_at=step.finished_at.replace(tzinfo=None), duration_ms=round(step.duration_ms, 3))
-        db.session.add(row)
-        self._store_state(state)
-        db.session.commit()
-        return row.id
+    def save_step(self, step: StepRecord, state: RunState) -> None:
+        db.session.add(Step(run_id=self.run.id, seq=step.seq, node_id=step.node_id, node_type=step.node_type,
+                            attempt=step.attempt, status=step.status, port=step.port, input=step.input,
+                            output=step.output, error=step.error, started_at=step.started_at.replace(tzinfo=None),
+                            finished_at=step.finished_at.replace(tzinfo=None),
+                            duration_ms=round(step.duration_ms, 3)))
+        self._store_state(state, failed=step if step.status == "failed" else None)
 
-    def resolve_waiting(self, step_id: int, port: str, output: dict, state: RunState) -> None:
+    def resolve_waiting(self, seq: int, port: str, output: dict, state: RunState) -> None:
         if port != "retry":
-            row = db.session.get(Step, step_id)
+            row = Step.query.filter_by(run_id=self.run.id, seq=seq).one()
             row.status, row.port, row.finished_at = "succeeded", port, utcnow()
             row.output = {**(row.output or {}), **output}
             row.duration_ms = (row.finished_at - row.started_at).total_seconds() * 1000
+        self.run.status, self.run.resume_at = "running", None
         self._store_state(state)
-        db.session.commit()
 
 
 def _definition(flow_id: int, version: int) -> tuple[dict, Graph]:
@@ -100,48 +113,78 @@ def _run_event(run: Run) -> dict:
                       id=event.id)
 
 
-def _claim_run(run_id: int, from_status: tuple[str, ...]) -> Run | None:
+def _claim_runs(run_ids: list[int], from_status: tuple[str, ...]) -> list[Run]:
+    """Take ownership of runs (a lease); a run another worker holds is skipped."""
+    if not run_ids:
+        return []
     now = utcnow()
     claimed = db.session.execute(
-        update(Run).where(Run.id == run_id, Run.status.in_(from_status),
+        update(Run).where(Run.id.in_(run_ids), Run.status.in_(from_status),
                           or_(Run.lease_until.is_(None), Run.lease_until < now))
         .values(status="running", lease_until=now + LEASE, started_at=db.func.coalesce(Run.started_at, now))
-    ).rowcount
+        .returning(Run.id)).scalars().all()
     db.session.commit()
-    return db.session.get(Run, run_id) if claimed else None
+    if not claimed:
+        return []
+    rows = Run.query.filter(Run.id.in_(claimed)).order_by(Run.id).populate_existing().all()
+    return rows
 
 
-def _walk(run: Run, http: GuardedHttp, resume: tuple[str, dict] | None = None) -> None:
-    """Execute (or resume) a claimed run to its next stop, and record how it ended."""
-    definition, graph = _definition(run.flow_id, run.flow_version)
-    state = RunState(frontier=list(run.frontier or []), vars=dict(run.vars or {}), waiting=run.waiting,
-                     attempts=dict(run.attempts or {}), steps_taken=run.steps_taken)
-    if not state.frontier and state.steps_taken == 0 and resume is None:
-        state.frontier = [graph.trigger]
-    order = orders.get(run.order_id) if run.order_id else None
-    box = {"order": order.to_dict() if order else None}
-    event = _run_event(run)
-    recorder = DbRecorder(run)
+def _savepoint_for(node_type: NodeType):
+    """Nodes that may write (actions, human tasks) run in a savepoint; triggers and logic only read."""
+    return db.session.begin_nested() if node_type.category in ("action", "human") else nullcontext()
 
-    def make_context(node_id: str, st: RunState) -> RunContext:
-        return RunContext(run_id=run.id, node_id=node_id, event=event, vars=st.vars, order_box=box,
-                          flow_id=run.flow_id, http_client=http)
 
-    if resume is not None:
-        engine.resume(graph, state, recorder, *resume)
-    outcome = engine.execute(graph, state, recorder, make_context)
-    run.lease_until = None
-    if outcome.status == "waiting":
-        run.status = "waiting"
-        run.resume_at = parse_time(outcome.suspend.resume_at) if outcome.suspend.resume_at else None
-    else:
-        run.status, run.error, run.failed_node = outcome.status, outcome.error, outcome.failed_node
-        run.finished_at, run.resume_at = utcnow(), None
+class _Walker:
+    """One run on its way through the graph."""
+
+    def __init__(self, run: Run, http: GuardedHttp):
+        self.run = run
+        definition, self.graph = _definition(run.flow_id, run.flow_version)
+        self.state = RunState(frontier=list(run.frontier or []), vars=dict(run.vars or {}), waiting=run.waiting,
+                              attempts=dict(run.attempts or {}), steps_taken=run.steps_taken)
+        if not self.state.frontier and self.state.steps_taken == 0 and not self.state.waiting:
+            self.state.frontier = [self.graph.trigger]
+        order = orders.get(run.order_id) if run.order_id else None
+        self.box = {"order": order.to_dict() if order else None}
+        self.event = _run_event(run)
+        self.recorder = DbRecorder(run)
+        self.http = http
+        self.outcome: engine.Outcome | None = None
+
+    def context(self, node_id: str, state: RunState) -> RunContext:
+        return RunContext(run_id=self.run.id, node_id=node_id, event=self.event, vars=state.vars, order_box=self.box,
+                          flow_id=self.run.flow_id, http_client=self.http)
+
+    def step(self) -> bool:
+        """One node; True while the run goes on."""
+        self.outcome = engine.step(self.graph, self.state, self.recorder, self.context, guard=_savepoint_for)
+        return self.outcome is None
+
+    def finish(self) -> None:
+        """Record what the steps could not say (a step limit) and start the timer of a wait."""
+        outcome, run = self.outcome, self.run
+        if outcome.status == "failed" and run.status != "failed":
+            run.status, run.error, run.finished_at, run.lease_until = "failed", outcome.error, utcnow(), None
+        if outcome.status == "waiting" and outcome.suspend.resume_at is not None:
+            waiting = run.waiting or {}
+            queues.enqueue("runtime.jobs.resume_run", run.id, waiting.get("timeout_port", "out"), {"timed_out": True},
+                           step=waiting.get("step"), at=outcome.suspend.resume_at)
+
+
+def _walk(walkers: list[_Walker]) -> None:
+    """Advance runs in lock-step: one node of each run, then one commit for all of them.
+
+    Every run still has its step committed before its next node starts, but a batch of N runs
+    costs one commit per graph level instead of one per step.
+    """
+    active = walkers
+    while active:
+        active = [w for w in active if w.step()]
+        db.session.commit()
+    for walker in walkers:
+        walker.finish()
     db.session.commit()
-    if outcome.status == "waiting" and outcome.suspend.resume_at is not None:
-        waiting = run.waiting or {}
-        queues.enqueue("runtime.jobs.resume_run", run.id, waiting.get("timeout_port", "out"), {"timed_out": True},
-                       step_id=waiting.get("step_id"), at=outcome.suspend.resume_at)
 
 
 def _http() -> GuardedHttp:
@@ -167,10 +210,10 @@ def _apply_event(event: Event) -> None:
     """Upsert the event's order (if it carries one) and mark it dispatched; a bad order fails the event."""
     order = event.payload.get("order") if isinstance(event.payload, dict) else None
     try:
-        with db.session.begin_nested():
-            if isinstance(order, dict) and order.get("id") is not None:
-                orders.upsert_from_event({**order, "id": str(order["id"])}, actor=f"event:{event.source}")
-            event.dispatch_state, event.dispatched_at = "done", utcnow()
+        if isinstance(order, dict) and order.get("id") is not None:
+            # runs in its own savepoint: a failure leaves the session clean for the other events
+            orders.upsert_from_event({**order, "id": str(order["id"])}, actor=f"event:{event.source}")
+        event.dispatch_state, event.dispatched_at = "done", utcnow()
     except Exception as exc:  # noqa: BLE001 - whatever the payload did, the event is recorded as failed
         log.warning("event %s could not be applied: %s", event.id, exc)
         event.dispatch_state, event.error, event.dispatched_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
@@ -191,49 +234,51 @@ def drain_events(batch_size: int = DRAIN_BATCH) -> int:
             return executed
         if len(events) == batch_size:
             queues.ring_doorbell(force=True)  # more waiting: let another worker help
+        order_ids = {e.order_id for e in events if e.order_id}
+        if order_ids:  # one query loads them all into the session instead of one per event
+            Order.query.filter(Order.id.in_(order_ids)).all()
         for event in events:
             _apply_event(event)
         db.session.commit()
         run_ids = db.session.execute(select(Run.id).where(Run.event_id.in_([e.id for e in events]),
                                                           Run.status == "queued").order_by(Run.id)).scalars().all()
-        for run_id in run_ids:
-            run = _claim_run(run_id, ("queued",))
-            if run is not None:
-                _walk(run, http)
-                executed += 1
+        runs = _claim_runs(run_ids, ("queued",))
+        _walk([_Walker(run, http) for run in runs])
+        executed += len(runs)
         db.session.expunge_all()
 
 
 @job
 def execute_run(run_id: int) -> str | None:
     """Execute a queued run, or take over one whose worker died (its lease expired)."""
-    run = _claim_run(run_id, ("queued", "running"))
-    if run is None:
-        return None
-    event = db.session.get(Event, run.event_id) if run.event_id else None
+    event_id = db.session.execute(select(Run.event_id).where(Run.id == run_id)).scalar()
+    event = db.session.get(Event, event_id) if event_id else None
     if event is not None and event.dispatch_state in ("pending", "claimed"):
-        run.status, run.lease_until = "queued", None  # its event's order is not applied yet; the drain runs it
-        db.session.commit()
-        return "queued"
-    _walk(run, _http())
-    return run.status
+        return None  # its event's order is not applied yet: the drain that applies it runs it
+    runs = _claim_runs([run_id], ("queued", "running"))
+    if not runs:
+        return None
+    _walk([_Walker(runs[0], _http())])
+    return runs[0].status
 
 
 @job
-def resume_run(run_id: int, port: str, output: dict, step_id: int | None = None,
+def resume_run(run_id: int, port: str, output: dict, step: int | None = None,
                task_id: int | None = None) -> str | None:
     """Resume a waiting run through ``port`` (timer fired, task resolved, event arrived)."""
     run = db.session.get(Run, run_id)
     waiting = (run.waiting or {}) if run else {}
-    if run is None or run.status != "waiting" or (step_id is not None and waiting.get("step_id") != step_id) \
+    if run is None or run.status != "waiting" or (step is not None and waiting.get("step") != step) \
             or (task_id is not None and waiting.get("task_id") != task_id):
         return None  # already resumed by something else
-    run = _claim_run(run_id, ("waiting",))
-    if run is None:
+    runs = _claim_runs([run_id], ("waiting",))
+    if not runs:
         return None
-    run.resume_at = None
-    _walk(run, _http(), resume=(port, output))
-    return run.status
+    walker = _Walker(runs[0], _http())
+    engine.resume(walker.graph, walker.state, walker.recorder, port, output)
+    db.session.commit()
+    _walk([walker])
+    return walker.run.status
 
 
 def retry_run(run: Run) -> Run:

@@ -203,7 +203,8 @@ class Run(db.Model):
 class Step(db.Model):
     __tablename__ = "steps"
     id = Column(BigId, primary_key=True)
-    run_id = Column(BigInteger, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True)
+    run_id = Column(BigInteger, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+    seq = Column(Integer, nullable=False)  # unique per run: a step recorded once is never recorded again
     node_id = Column(String(64), nullable=False)
     node_type = Column(String(60), nullable=False)
     attempt = Column(Integer, nullable=False, default=1)
@@ -220,7 +221,9 @@ class Step(db.Model):
         return {"id": self.id, "node_id": self.node_id, "node_type": self.node_type, "attempt": self.attempt,
                 "status": self.status, "port": self.port, "input": self.input, "output": self.output,
                 "error": self.error, "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
-                "duration_ms": self.duration_ms}
+                "duration_ms": self.duration_ms, "seq": self.seq}
+
+    __table_args__ = (UniqueConstraint("run_id", "seq"),)
 
 
 class Task(db.Model):

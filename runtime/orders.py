@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from runtime.db import db, parse_time, utcnow
@@ -35,7 +36,7 @@ def _with_optimistic_retry(change: Callable[[], T]) -> T:
         try:
             with db.session.begin_nested():
                 return change()
-        except StaleDataError:
+        except (StaleDataError, IntegrityError):  # another worker changed or created it meanwhile
             db.session.expire_all()
             if attempt == MAX_CONFLICT_RETRIES - 1:
                 raise

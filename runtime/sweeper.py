@@ -53,7 +53,7 @@ def sweep() -> dict:
     for run_id, waiting in late:
         waiting = waiting or {}
         queues.enqueue("runtime.jobs.resume_run", run_id, waiting.get("timeout_port", "out"), {"timed_out": True},
-                       step_id=waiting.get("step_id"))
+                       step=waiting.get("step"))
     done["timers_resumed"] = len(late)
     db.session.commit()
     return done

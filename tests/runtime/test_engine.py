@@ -24,10 +24,9 @@ class Recorder:
         self.saved = copy.deepcopy(state)
         if self.crash_after is not None and len(self.steps) == self.crash_after:
             raise KeyboardInterrupt("worker killed")
-        return len(self.steps)
 
-    def resolve_waiting(self, step_id, port, output, state):
-        self.steps[step_id - 1].port = port
+    def resolve_waiting(self, seq, port, output, state):
+        next(s for s in self.steps if s.seq == seq).port = port
         self.saved = copy.deepcopy(state)
 
 
@@ -157,5 +156,6 @@ def test_resume_after_crash_never_repeats_a_recorded_step(patched):
     resumed = Recorder()
     outcome, _, _ = run(flow, {"id": "A", "amount": 5}, resumed, state=copy.deepcopy(rec.saved))
     assert outcome.status == "succeeded"
-    assert [s.node_id for s in rec.steps] + [s.node_id for s in resumed.steps] == ["t1", "c1", "u1"]
+    steps = rec.steps + resumed.steps
+    assert [(s.seq, s.node_id) for s in steps] == [(1, "t1"), (2, "c1"), (3, "u1")]
     assert done == ["u1"]
