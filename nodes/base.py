@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 CATEGORIES = ("trigger", "logic", "human", "action")
 
@@ -73,8 +73,41 @@ class Tasks(Protocol):
                assignee: str | None = None, details: Mapping[str, Any] | None = None) -> int: ...
 
 
+class RecentOrders(Protocol):
+    """``ctx.service("recent_orders")``: a read-only lookup for the ``dedupe`` node.
+
+    ``similar`` answers the ids of other orders whose values at ``keys`` (paths inside the order,
+    e.g. ``customer.id``, ``items``) equal this order's, compared as ``nodes.dedupe.fingerprint``
+    does, and that were placed (``created_at``) in the ``window_minutes`` before this order (ties
+    broken by id, so of two simultaneous orders only the later one sees the other). A read: it is
+    also called in dry runs.
+    """
+
+    def similar(self, order: Mapping[str, Any], window_minutes: float, keys: list[str]) -> list[str]: ...
+
+
+class Connectors(Protocol):
+    """``ctx.service("connectors")``: payment channels and carriers, grouped (``payment``, ``carrier``).
+
+    ``switch`` makes ``to`` the active connector of ``group`` and records it in the audit log with
+    ``reason``; ``to`` is a connector name or ``"backup"`` (the group's designated backup). Answers
+    ``{"group", "active", "previous"}``; raises NodeError for an unknown group or connector.
+    Switching to the connector already active is not an error (``previous == active``).
+    """
+
+    def switch(self, group: str, to: str, reason: str) -> dict: ...
+
+
+RECENT_ORDERS = "recent_orders"
+CONNECTORS = "connectors"
+
+
 class Context(Protocol):
-    """What a running node may see and use. ``dry_run`` means: describe, never do."""
+    """What a running node may see and use. ``dry_run`` means: describe, never do.
+
+    ``service(name)`` returns a named service (``RECENT_ORDERS``, ``CONNECTORS``) or raises
+    NodeError when the runtime has none by that name.
+    """
 
     run_id: int | None
     node_id: str
@@ -98,8 +131,19 @@ def scope_of(ctx: Context) -> dict:
             "run": {"id": ctx.run_id, "node_id": ctx.node_id}}
 
 
+class ConfigProblem(NamedTuple):
+    """A problem in a node's settings that JSON Schema cannot see (a formula, a cron line).
+
+    ``path`` is relative to the node's ``config``: ``("vars", "profit")`` is ``config.vars.profit``.
+    """
+
+    path: tuple[str | int, ...]
+    message: str
+
+
 RunFn = Callable[[Context, dict], Result]
 PortsFn = Callable[[dict], list[str]]
+CheckFn = Callable[[dict], list[ConfigProblem]]
 
 
 @dataclass(frozen=True)
@@ -118,6 +162,8 @@ class NodeType:
     help: str = ""
     # Triggers: does this trigger start a run for this event?  (config, event) -> bool
     matches: Callable[[dict, dict], bool] | None = None
+    # Checks beyond the schema (formulas, cron lines, time zones); see check_config
+    check: CheckFn | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -133,6 +179,13 @@ class NodeType:
         if self.ports_from_config is not None:
             return self.ports_from_config(config or {})
         return list(self.ports)
+
+    def check_config(self, config: dict) -> list[ConfigProblem]:
+        """Problems JSON Schema cannot find. Safe on any config, even one the schema refuses:
+        a check skips what it cannot read, so a draft shows schema and formula errors together."""
+        if self.check is None or not isinstance(config, dict):
+            return []
+        return list(self.check(config))
 
     def describe(self) -> dict:
         """The declaration as the editor and the API see it."""

@@ -9,12 +9,18 @@ from nodes.base import NodeType
 # One place to enable a node type: add its module here.
 NODE_MODULES = (
     "nodes.triggers",
+    "nodes.schedule",
     "nodes.condition",
     "nodes.route",
-    "nodes.update_order",
+    "nodes.compute",
+    "nodes.wait",
+    "nodes.dedupe",
+    "nodes.approval",
+    "nodes.assign",
     "nodes.call_api",
     "nodes.notify",
-    "nodes.assign",
+    "nodes.update_order",
+    "nodes.switch_connector",
 )
 
 

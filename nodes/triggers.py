@@ -1,8 +1,14 @@
-"""Trigger node types: they declare which events start a run; the runtime does the matching."""
+"""Trigger node types: they declare which events start a run, and match them with pure functions.
+
+The runtime produces the internal events (a stale-order timer firing, a connector failing, a run
+failing); the shape each trigger expects is documented on its ``*_EVENT`` constant.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from nodes.base import NodeType
 from nodes.rules import evaluate_group, group_schema
@@ -68,4 +74,133 @@ WEBHOOK = NodeType(
     matches=lambda config, event: event.get("hook_key") == config.get("key"),
 )
 
-NODE_TYPES = [ORDER_EVENT, WEBHOOK]
+
+# {"type": "order.stale", "occurred_at": <when the timer fired>, "order": {...the order now...},
+#  "payload": {"status": S, "since": <the order's status_since when the timer was set>, "minutes": N}}
+STALE_EVENT = "order.stale"
+# status_since travels through JSON and databases; equal within this is "the same moment"
+SAME_MOMENT = timedelta(seconds=1)
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def stale_due_at(config: Mapping[str, Any], status_since: datetime) -> datetime:
+    """When to check an order that entered the status at ``status_since``: schedule one timer for it."""
+    return status_since + timedelta(minutes=config["minutes"])
+
+
+def still_stale(config: Mapping[str, Any], order: Mapping[str, Any], since: Any, now: datetime) -> bool:
+    """True only if the order is still in the status, since that same moment, for long enough.
+
+    An order that moved on (or left and came back: a new status_since) does not fire.
+    """
+    since_t, current = _time(since), _time(order.get("status_since"))
+    if order.get("status") != config.get("status") or since_t is None or current is None:
+        return False
+    return abs(current - since_t) <= SAME_MOMENT and now >= stale_due_at(config, since_t)
+
+
+def _stale_matches(config: dict, event: dict) -> bool:
+    payload = event.get("payload") or {}
+    now = _time(event.get("occurred_at"))
+    return (event.get("type") == STALE_EVENT and now is not None
+            and payload.get("status") == config.get("status") and payload.get("minutes") == config.get("minutes")
+            and still_stale(config, event.get("order") or {}, payload.get("since"), now))
+
+
+ORDER_STALE = NodeType(
+    type="trigger.order_stale", title="Order stuck in a status", category="trigger", icon="hourglass",
+    description="Starts when an order has stayed in one status for N minutes (e.g. pending > 15 min)",
+    help="A timer is set once when an order enters the status. When it fires, the flow starts only "
+         "if the order is still in that status since that same moment; an order that moved on (even "
+         "if it came back later) does not start it. A periodic sweep catches timers missed during an outage.",
+    has_input=False,
+    config_schema={
+        "type": "object", "required": ["status", "minutes"], "additionalProperties": False,
+        "properties": {
+            "status": {"type": "string", "title": "Status", "minLength": 1, "default": "pending",
+                       "examples": ["pending", "paid", "packed"]},
+            "minutes": {"type": "integer", "title": "Minutes in that status", "minimum": 1, "maximum": 43200,
+                        "default": 15},
+        },
+    },
+    matches=_stale_matches,
+)
+
+
+# {"type": "connector.failure", "payload": {"connector": "alipay", "group": "payment",
+#  "consecutive_failures": 3, "kind": "missing_callback" | "error"}}
+CONNECTOR_EVENT = "connector.failure"
+
+
+def health_matches(config: Mapping[str, Any], connector: str, consecutive_failures: int) -> bool:
+    """Fires once per streak: when the count reaches the threshold, not on every failure after it."""
+    wanted = config.get("connector")
+    return (wanted in ("*", connector)) and consecutive_failures == config.get("consecutive_failures", 3)
+
+
+CONNECTOR_HEALTH = NodeType(
+    type="trigger.connector_health", title="Connector failing", category="trigger", icon="heart-pulse",
+    description="Starts when a payment channel or carrier records N failures or missing callbacks in a row",
+    help="The runtime counts, per connector, consecutive failed calls and payments whose callback never "
+         "came; a success resets the count. The flow starts once when the count reaches the number "
+         "here, e.g. 3 for 'three payments on alipay got no callback'. Use * for any connector.",
+    has_input=False,
+    config_schema={
+        "type": "object", "required": ["connector"], "additionalProperties": False,
+        "properties": {
+            "connector": {"type": "string", "title": "Connector", "pattern": r"^(\*|[A-Za-z0-9_.-]{1,64})$",
+                          "examples": ["alipay", "wechat_pay", "sf_express"]},
+            "consecutive_failures": {"type": "integer", "title": "Failures in a row", "minimum": 1,
+                                     "maximum": 1000, "default": 3},
+        },
+    },
+    matches=lambda config, event: event.get("type") == CONNECTOR_EVENT and health_matches(
+        config, str((event.get("payload") or {}).get("connector")),
+        (event.get("payload") or {}).get("consecutive_failures", -1)),
+)
+
+
+# {"type": "run.failed", "payload": {"run_id", "flow_id", "flow_version", "node_id", "error",
+#  "trigger_type": <the failed run's trigger type>}}
+RUN_FAILED_EVENT = "run.failed"
+
+
+def _run_failed_matches(config: dict, event: dict) -> bool:
+    payload = event.get("payload") or {}
+    if event.get("type") != RUN_FAILED_EVENT or payload.get("trigger_type") == "trigger.run_failed":
+        return False  # a failing failure handler must not feed itself
+    flows = config.get("flows")
+    return not flows or str(payload.get("flow_id")) in {str(f) for f in flows}
+
+
+RUN_FAILED = NodeType(
+    type="trigger.run_failed", title="Run failed", category="trigger", icon="alert-triangle",
+    description="Starts when a run of another flow fails: the failure handler",
+    help="Receives the failed run's id, flow, node and error as event.payload.run_id, .flow_id, "
+         ".node_id and .error. Limit it to some flows, or leave the list empty for all. Failures of "
+         "failure-handler flows are never delivered to a failure handler, so handlers cannot loop.",
+    has_input=False,
+    config_schema={
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "flows": {"type": "array", "title": "Only these flows", "uniqueItems": True,
+                      "items": {"type": "integer", "minimum": 1}, "default": [],
+                      "description": "Flow ids; empty = every flow"},
+        },
+    },
+    matches=_run_failed_matches,
+)
+
+NODE_TYPES = [ORDER_EVENT, ORDER_STALE, WEBHOOK, CONNECTOR_HEALTH, RUN_FAILED]
