@@ -87,6 +87,9 @@ def _equal(left: Any, right: Any) -> bool:
     ln, rn = _as_number(left), _as_number(right)
     if ln is not None and rn is not None:
         return ln == rn
+    lt, rt = _as_time(left), _as_time(right)
+    if lt is not None and rt is not None:  # 19:40+08:00 and 11:40Z are the same moment
+        return lt == rt
     return left == right or (isinstance(left, (str, int, float, bool)) and str(left) == str(right)
                              and not isinstance(left, bool) and not isinstance(right, bool))
 
