@@ -26,6 +26,12 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     # Intercepting also stops Jinja's compile-time constant folding of these operators.
     intercepted_binops = frozenset(["*", "**"])
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Data first: order.items must be the order's items, not the dict method of that name.
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
             raise SecurityError(f"exponent {right} is above {MAX_EXPONENT}")
