@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from builder.api_events import parse_json_body
 from builder.auth import api_auth
 from builder.errors import ApiError, bad_field
 from builder.pagination import paginate
@@ -61,6 +62,22 @@ def retry(run_id: int):
     except ValueError as exc:
         raise ApiError(409, str(exc), [{"path": "status", "message": str(exc)}]) from None
     return jsonify(run.to_dict()), 202
+
+
+@bp.post("/replay")
+@api_auth("operator")
+def replay_failed():
+    """Bulk replay: retry every failed run of a flow from its failed step."""
+    body, _ = parse_json_body()
+    flow_id = body.get("flow") if isinstance(body, dict) else None
+    if not isinstance(flow_id, int) or isinstance(flow_id, bool):
+        raise bad_field("flow", "flow must be a flow id")
+    if db.session.get(Flow, flow_id) is None:
+        raise ApiError(404, f"flow {flow_id} not found", [{"path": "flow", "message": "unknown flow id"}])
+    failed = Run.query.filter_by(flow_id=flow_id, status="failed").order_by(Run.id).limit(10_000).all()
+    for run in failed:
+        jobs.retry_run(run)
+    return jsonify({"retried": [r.id for r in failed]}), 202
 
 
 @bp.post("/<int:run_id>/rerun")

@@ -59,6 +59,7 @@ class RunContext:
     http_client: GuardedHttp | None = None
     secrets: Mapping[str, str] = field(default_factory=dict)
     clock: Any = None
+    services: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.dry_run:
@@ -87,4 +88,6 @@ class RunContext:
         return value
 
     def service(self, name: str) -> Any:
-        raise NodeError(f"no service {name!r}")
+        if name not in self.services:
+            raise NodeError(f"no service {name!r} here" + (" (dry run)" if self.dry_run else ""))
+        return self.services[name]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import wraps
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, event
@@ -62,3 +63,45 @@ def _sqlite_begin(connection) -> None:
     # fails at once (SQLITE_BUSY_SNAPSHOT) when another process wrote meanwhile, with no waiting.
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def after_commit(callback) -> None:
+    """Run ``callback`` once the current transaction commits (dropped if it rolls back).
+
+    Jobs that read what this transaction writes (timers, resumes) must not be enqueued before
+    the data they check is visible.
+    """
+    db.session.info.setdefault("after_commit", []).append(callback)
+
+
+def _install_session_hooks() -> None:
+    from sqlalchemy.orm import Session
+
+    @event.listens_for(Session, "after_commit")
+    def _run_after_commit(session) -> None:
+        callbacks = session.info.pop("after_commit", [])
+        for callback in callbacks:
+            callback()
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def _drop_after_rollback(session, previous_transaction) -> None:
+        if previous_transaction.parent is None:  # the outer transaction, not a savepoint
+            session.info.pop("after_commit", None)
+
+
+_install_session_hooks()
+
+
+def job(func):
+    """RQ job functions leave a clean session behind: a worker reuses one app context for all jobs."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+    return wrapper

@@ -7,6 +7,7 @@ answers 202; a duplicate (same idempotency key) is answered as such and starts n
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 from flask import current_app
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from nodes import registry
 from nodes.triggers import ORDER_EVENT_TYPES
 from runtime import flows, queues
-from runtime.db import db, parse_time
+from runtime.db import after_commit, db, parse_time, utcnow
 from runtime.definition import Problem, json_path, trigger_of
 from runtime.models import Event, FlowVersion, Run
 
@@ -83,8 +84,9 @@ def check_event(body) -> None:
     raise BadEvent(details[0]["message"], details)
 
 
-def _active_flow_versions() -> list[FlowVersion]:
-    """Active published versions, cached per process until a publish bumps the generation."""
+def active_flow_versions(trigger_type: str | None = None) -> list[FlowVersion]:
+    """Active published versions (of one trigger type), cached per process until a publish bumps
+    the generation counter."""
     cache = current_app.extensions.setdefault("orderflow.flow_cache", {"gen": None, "versions": None})
     generation = queues.flows_generation()
     if generation is None or cache["gen"] != generation or cache["versions"] is None:
@@ -92,40 +94,55 @@ def _active_flow_versions() -> list[FlowVersion]:
         for v in loaded:  # detach plain data so the cache outlives the session
             db.session.expunge(v)
         cache.update(gen=generation, versions=loaded)
-    return cache["versions"]
+    return [v for v in cache["versions"] if trigger_type is None or v.trigger_type == trigger_type]
 
 
-def event_view(*, type: str, source: str, event_id: str, payload, id: int | None = None) -> dict:
+def event_view(*, type: str, source: str, event_id: str, payload, id: int | None = None,
+               occurred_at: str | None = None) -> dict:
     """An event as triggers, conditions and templates see it (``event.payload.x``)."""
     order = payload.get("order") if isinstance(payload, dict) else None
-    return {"id": id, "type": type, "source": source, "event_id": event_id, "payload": payload, "order": order}
+    return {"id": id, "type": type, "source": source, "event_id": event_id, "payload": payload, "order": order,
+            "occurred_at": occurred_at}
 
 
 def matching_versions(event: dict) -> list[FlowVersion]:
     out = []
-    for version in _active_flow_versions():
+    for version in active_flow_versions("trigger.order_event"):
         trigger = trigger_of(version.definition)
         node_type = registry.get(trigger["type"], trigger.get("version", 1))
-        if version.trigger_type == "trigger.order_event" and node_type.matches(trigger.get("config") or {}, event):
+        if node_type.matches(trigger.get("config") or {}, event):
             out.append(version)
     return out
 
 
-def _store(event: Event, versions: list[FlowVersion]) -> Accepted:
-    db.session.add(event)
+def _store(event: Event, versions: list[FlowVersion], commit: bool = True) -> Accepted:
+    """Insert the event and its queued runs; a known idempotency key answers the first event."""
     try:
-        db.session.flush()
-        runs = [Run(flow_id=v.flow_id, flow_version=v.version, event_id=event.id, order_id=event.order_id,
-                    status="queued", frontier=[], vars={}) for v in versions]
-        db.session.add_all(runs)
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(event)
+            db.session.flush()
+            runs = [Run(flow_id=v.flow_id, flow_version=v.version, event_id=event.id, order_id=event.order_id,
+                        status="queued", frontier=[], vars={}) for v in versions]
+            db.session.add_all(runs)
+            db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         existing = Event.query.filter_by(idempotency_key=event.idempotency_key).one()
         run_ids = [r for (r,) in db.session.query(Run.id).filter_by(event_id=existing.id).order_by(Run.id)]
+        if commit:
+            db.session.commit()
         return Accepted(existing, True, run_ids)
-    queues.ring_doorbell()
+    after_commit(queues.ring_doorbell)
+    if commit:
+        db.session.commit()
     return Accepted(event, False, [r.id for r in runs])
+
+
+def store_internal(*, type: str, source: str, key: str, payload: dict, order_id: str | None,
+                   versions: list[FlowVersion], commit: bool = True) -> Accepted:
+    """An event the runtime makes itself (a timer, a schedule tick, a failed run)."""
+    event = Event(source=source, event_id=key, idempotency_key=f"internal:{key}", type=type, order_id=order_id,
+                  raw_body=json.dumps(payload, default=str), payload=payload, occurred_at=utcnow())
+    return _store(event, versions, commit)
 
 
 def accept_order_event(body: dict, raw_body: bytes) -> Accepted:

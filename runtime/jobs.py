@@ -8,42 +8,29 @@ off the hot path.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from contextlib import nullcontext
 from datetime import timedelta
-from functools import wraps
 
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from nodes.base import NodeType
-from runtime import engine, orders, queues
+from nodes.base import CONNECTORS, RECENT_ORDERS, NodeType
+from runtime import connectors, engine, orders, queues, triggers
+from runtime.connectors import ConnectorService
 from runtime.context import RunContext
-from runtime.db import db, parse_time, utcnow
+from runtime.db import after_commit, db, job, parse_time, utcnow
 from runtime.engine import Graph, RunState, StepRecord
 from runtime.http_client import GuardedHttp
 from runtime.ingest import event_view
-from runtime.models import Event, FlowVersion, Order, Run, Setting, Step
+from runtime.models import Event, FlowVersion, Order, Run, Setting, Step, Task
 
 log = logging.getLogger(__name__)
 
 DRAIN_BATCH = 200
-LEASE = timedelta(seconds=120)  # a run not touched for this long is taken over by the sweeper
-
-
-def job(func):
-    """Every job leaves a clean session behind: workers reuse one app context for all jobs."""
-
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except Exception:
-            db.session.rollback()
-            raise
-        finally:
-            db.session.remove()
-    return wrapper
+# A run not touched for this long is taken over by the sweeper (a worker died holding it).
+LEASE = timedelta(seconds=float(os.environ.get("ORDERFLOW_RUN_LEASE_S", "120")))
 
 
 class DbRecorder:
@@ -53,8 +40,8 @@ class DbRecorder:
     committed step: nothing left to do = succeeded, a failed step = failed, a wait = waiting.
     """
 
-    def __init__(self, run: Run):
-        self.run = run
+    def __init__(self, run: Run, trigger_type: str):
+        self.run, self.trigger_type = run, trigger_type
 
     def _store_state(self, state: RunState, failed: StepRecord | None = None) -> None:
         run = self.run
@@ -64,6 +51,7 @@ class DbRecorder:
         run.lease_until = utcnow() + LEASE
         if failed is not None:
             run.status, run.error, run.failed_node, run.finished_at = "failed", failed.error, failed.node_id, utcnow()
+            triggers.run_failed(run, self.trigger_type, failed.error)
         elif state.waiting:
             run.status, run.resume_at = "waiting", parse_time(state.waiting.get("resume_at"))
         elif not state.frontier:
@@ -130,6 +118,9 @@ def _claim_runs(run_ids: list[int], from_status: tuple[str, ...]) -> list[Run]:
     return rows
 
 
+_recent_orders = orders.RecentOrders()
+
+
 def _savepoint_for(node_type: NodeType):
     """Nodes that may write (actions, human tasks) run in a savepoint; triggers and logic only read."""
     return db.session.begin_nested() if node_type.category in ("action", "human") else nullcontext()
@@ -148,13 +139,14 @@ class _Walker:
         order = orders.get(run.order_id) if run.order_id else None
         self.box = {"order": order.to_dict() if order else None}
         self.event = _run_event(run)
-        self.recorder = DbRecorder(run)
+        self.recorder = DbRecorder(run, self.graph.nodes[self.graph.trigger]["type"])
         self.http = http
         self.outcome: engine.Outcome | None = None
 
     def context(self, node_id: str, state: RunState) -> RunContext:
         return RunContext(run_id=self.run.id, node_id=node_id, event=self.event, vars=state.vars, order_box=self.box,
-                          flow_id=self.run.flow_id, http_client=self.http)
+                          flow_id=self.run.flow_id, http_client=self.http,
+                          services={RECENT_ORDERS: _recent_orders, CONNECTORS: ConnectorService(self.run.id)})
 
     def step(self) -> bool:
         """One node; True while the run goes on."""
@@ -207,12 +199,14 @@ def _claim_events(limit: int) -> list[Event]:
 
 
 def _apply_event(event: Event) -> None:
-    """Upsert the event's order (if it carries one) and mark it dispatched; a bad order fails the event."""
+    """Apply an event before its runs start: upsert its order (a failure fails the event and its
+    runs), note payment callbacks for connector health, and wake runs waiting for this event."""
     order = event.payload.get("order") if isinstance(event.payload, dict) else None
     try:
         if isinstance(order, dict) and order.get("id") is not None:
             # runs in its own savepoint: a failure leaves the session clean for the other events
-            orders.upsert_from_event({**order, "id": str(order["id"])}, actor=f"event:{event.source}")
+            orders.upsert_from_event({**order, "id": str(order["id"])}, actor=f"event:{event.source}",
+                                     event_type=event.type)
         event.dispatch_state, event.dispatched_at = "done", utcnow()
     except Exception as exc:  # noqa: BLE001 - whatever the payload did, the event is recorded as failed
         log.warning("event %s could not be applied: %s", event.id, exc)
@@ -220,6 +214,31 @@ def _apply_event(event: Event) -> None:
         db.session.query(Run).filter(Run.event_id == event.id, Run.status == "queued").update(
             {Run.status: "failed", Run.error: f"event could not be applied: {exc}", Run.finished_at: utcnow()},
             synchronize_session=False)
+        return
+    if event.order_id:
+        _payment_callbacks(event, order or {})
+        _wake_waiting_runs(event)
+
+
+def _payment_callbacks(event: Event, order: dict) -> None:
+    channel = order.get("payment_channel")
+    if event.type == "order.created" and isinstance(channel, str) and channel:
+        connectors.expect_callback(event.order_id, channel)
+    elif event.type in ("payment.succeeded", "payment.failed"):
+        connector = connectors.callback_received(event.order_id, ok=event.type == "payment.succeeded")
+        if connector is not None and event.type == "payment.failed":
+            triggers.connector_failed(connector.name, connector.group, connector.consecutive_failures, "error")
+
+
+def _wake_waiting_runs(event: Event) -> None:
+    """Runs of this order waiting for this event type resume through their ``out`` port."""
+    waiting = db.session.execute(select(Run.id, Run.waiting).where(Run.order_id == event.order_id,
+                                                                   Run.status == "waiting")).all()
+    for run_id, state in waiting:
+        if (state or {}).get("wait_event") == event.type:
+            after_commit(lambda r=run_id, st=state: queues.enqueue(
+                "runtime.jobs.resume_run", r, "out", {"event": event.type, "event_id": event.event_id},
+                step=st.get("step")))
 
 
 @job
@@ -275,6 +294,10 @@ def resume_run(run_id: int, port: str, output: dict, step: int | None = None,
     if not runs:
         return None
     walker = _Walker(runs[0], _http())
+    if waiting.get("task_id") and port == waiting.get("timeout_port") and output.get("timed_out"):
+        db.session.query(Task).filter(Task.id == waiting["task_id"], Task.status == "open").update(
+            {Task.status: "done", Task.decision: "timed_out", Task.resolved_at: utcnow(), Task.resolved_by: "timer"},
+            synchronize_session=False)
     engine.resume(walker.graph, walker.state, walker.recorder, port, output)
     db.session.commit()
     _walk([walker])

@@ -43,12 +43,15 @@ class Order(db.Model):
     flags = Column(JsonType, nullable=False, default=list)
     hold = Column(Boolean, nullable=False, default=False)
     locked = Column(Boolean, nullable=False, default=False)
+    customer_id = Column(String(100))  # from customer.id: the duplicate-submission guard looks orders up by it
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow)
     version = Column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_orders_status_since", "status", "status_since"),)
+    __table_args__ = (Index("ix_orders_status_since", "status", "status_since"),
+                      Index("ix_orders_customer_created", "customer_id", "created_at"),
+                      Index("ix_orders_created", "created_at"))
 
     def to_dict(self) -> dict:
         return {**(self.extra or {}), "id": self.id, "status": self.status, "amount": self.amount,
@@ -185,7 +188,7 @@ class Run(db.Model):
     started_at = Column(DateTime)
     finished_at = Column(DateTime)
     lease_until = Column(DateTime)  # a worker owns the run until then; expired + unfinished = pick it up again
-    __table_args__ = (Index("ix_runs_flow_status", "flow_id", "status"), Index("ix_runs_status_lease", "status", "lease_until"),
+    __table_args__ = (Index("ix_runs_flow_status", "flow_id", "status"), Index("ix_runs_order", "order_id", "status"), Index("ix_runs_status_lease", "status", "lease_until"),
                       Index("ix_runs_status_resume", "status", "resume_at"),
                       Index("ix_runs_created", "created_at"))
 
@@ -294,6 +297,41 @@ class ApiToken(db.Model):
     token_hash = Column(String(64), nullable=False, unique=True)  # sha256 of the token: the token is never stored
     created_at = Column(DateTime, nullable=False, default=utcnow)
     last_used_at = Column(DateTime)
+
+
+class Connector(db.Model):
+    """A payment channel or carrier endpoint, in a group with one active member."""
+
+    __tablename__ = "connectors"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    group = Column(String(40), nullable=False, default="payment")
+    role = Column(String(20), nullable=False, default="primary")  # primary | backup
+    active = Column(Boolean, nullable=False, default=True)
+    callback_timeout_s = Column(Integer, nullable=False, default=300)
+    consecutive_failures = Column(Integer, nullable=False, default=0)
+    streak_started_at = Column(DateTime)
+    last_success_at = Column(DateTime)
+    last_failure_at = Column(DateTime)
+    last_failure = Column(Text)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "group": self.group, "role": self.role, "active": self.active,
+                "callback_timeout_s": self.callback_timeout_s, "consecutive_failures": self.consecutive_failures,
+                "last_success_at": iso(self.last_success_at), "last_failure_at": iso(self.last_failure_at),
+                "last_failure": self.last_failure}
+
+
+class PaymentCallback(db.Model):
+    """A payment callback we expect for an order; one that never comes counts against its connector."""
+
+    __tablename__ = "payment_callbacks"
+    id = Column(BigId, primary_key=True)
+    order_id = Column(String(100), nullable=False, unique=True)
+    connector = Column(String(64), nullable=False)
+    due_at = Column(DateTime, nullable=False)
+    state = Column(String(20), nullable=False, default="pending")  # pending | received | missed
+    __table_args__ = (Index("ix_payment_callbacks_state_due", "state", "due_at"),)
 
 
 class Setting(db.Model):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from nodes.dedupe import fingerprint
+from runtime import triggers
 from runtime.db import db, parse_time, utcnow
-from runtime.models import ORDER_FIELDS, AuditEntry, Order, OrderVersion
+from runtime.models import ORDER_FIELDS, AuditEntry, Order, OrderVersion, Task
 
 MAX_CONFLICT_RETRIES = 5
 T = TypeVar("T")
@@ -47,7 +51,7 @@ def _apply_fields(order: Order, data: Mapping[str, Any]) -> dict:
     """Merge event fields into the order; returns {field: [old, new]} for what changed."""
     changed: dict = {}
     for key, value in data.items():
-        if key in ("id", "version", "flags", "hold", "locked", "status_since", "updated_at"):
+        if key in ("id", "version", "flags", "hold", "locked", "status_since", "updated_at", "customer_id"):
             continue
         if key == "created_at":
             value = parse_time(value)
@@ -65,11 +69,22 @@ def _apply_fields(order: Order, data: Mapping[str, Any]) -> dict:
                 order.extra = extra
     if "status" in changed:
         order.status_since = utcnow()
+    if "customer" in changed:
+        order.customer_id = str((order.customer or {}).get("id")) if (order.customer or {}).get("id") is not None else None
     return changed
 
 
-def upsert_from_event(data: Mapping[str, Any], actor: str) -> tuple[Order, dict]:
-    """Create or merge an order from an event's ``order`` object. Returns the order and what changed."""
+def address_window() -> timedelta:
+    return timedelta(minutes=float(os.environ.get("ORDERFLOW_ADDRESS_WINDOW_MIN", "120")))
+
+
+def upsert_from_event(data: Mapping[str, Any], actor: str, event_type: str | None = None) -> tuple[Order, dict]:
+    """Create or merge an order from an event's ``order`` object. Returns the order and what changed.
+
+    The address follows the address rules: a locked (packed) order refuses a new address; an
+    ``order.address_change_requested`` applies it inside the edit window and asks the ``cs`` queue
+    for an approval outside it.
+    """
 
     def change() -> tuple[Order, dict]:
         order = db.session.get(Order, data["id"])
@@ -77,11 +92,58 @@ def upsert_from_event(data: Mapping[str, Any], actor: str) -> tuple[Order, dict]
         if created:
             order = Order(id=data["id"], tags=[], items=[], extra={}, flags=[])
             db.session.add(order)
-        changed = _apply_fields(order, data)
+        fields = dict(data)
+        requested = fields.pop("address", None) if not created else None
+        changed = _apply_fields(order, fields)
+        if requested is not None and requested != order.address:
+            changed.update(_address_rules(order, requested, actor, event_type))
+        if event_type == "order.packed" and not order.locked:
+            order.locked = True
+            changed["locked"] = [False, True]
         if created or changed:
             order.updated_at = utcnow()
             _snapshot(order, actor, "created" if created else "updated", changed, None, None)
+        if created or "status" in changed:
+            triggers.on_status_entered(order)
         return order, changed
+
+    return _with_optimistic_retry(change)
+
+
+def _address_rules(order: Order, requested: Any, actor: str, event_type: str | None) -> dict:
+    """Apply a new address, or refuse it / ask for approval (with an audit entry saying why)."""
+    if order.locked:
+        db.session.add(AuditEntry(order_id=order.id, action="address_change_refused", actor=actor,
+                                  changes={"address": [order.address, requested]},
+                                  reason="the order is packed: its address is locked", order_version=order.version))
+        return {}
+    if event_type == "order.address_change_requested" and utcnow() > order.created_at + address_window():
+        task = Task(kind="approval", queue="cs", title=f"Address change for order {order.id} (outside the edit window)",
+                    order_id=order.id, priority="high",
+                    details={"action": "address_change", "address": requested, "requested_by": actor})
+        db.session.add(task)
+        db.session.flush()
+        db.session.add(AuditEntry(order_id=order.id, action="address_change_pending", actor=actor,
+                                  changes={"address": [order.address, requested]}, order_version=order.version,
+                                  reason=f"outside the {address_window()} edit window: approval task {task.id} in cs"))
+        return {}
+    old, order.address = order.address, requested
+    return {"address": [old, requested]}
+
+
+def apply_approved_address(order_id: str, address: Any, user: str) -> Order:
+    """An approved address change: applied unless the order was packed meanwhile."""
+
+    def change() -> Order:
+        order = db.session.get(Order, order_id)
+        if order.locked:
+            db.session.add(AuditEntry(order_id=order.id, action="address_change_refused", actor=f"user:{user}",
+                                      changes={"address": [order.address, address]}, order_version=order.version,
+                                      reason="approved, but the order was packed meanwhile: its address is locked"))
+            return order
+        old, order.address, order.updated_at = order.address, address, utcnow()
+        _snapshot(order, f"user:{user}", "updated", {"address": [old, address]}, "address change approved", None)
+        return order
 
     return _with_optimistic_retry(change)
 
@@ -98,6 +160,11 @@ def update(order_id: str, changes: Mapping[str, Any], *, actor: str, reason: str
         if "status" in changes and changes["status"] != order.status:
             applied["status"] = [order.status, changes["status"]]
             order.status, order.status_since = changes["status"], utcnow()
+        if "address" in changes and changes["address"] != order.address:
+            if order.locked:
+                raise OrderError(f"order {order_id} is packed: its address is locked")
+            applied["address"] = [order.address, changes["address"]]
+            order.address = changes["address"]
         tags = list(order.tags or [])
         for tag in changes.get("add_tags") or []:
             if tag not in tags:
@@ -120,6 +187,8 @@ def update(order_id: str, changes: Mapping[str, Any], *, actor: str, reason: str
         if applied:
             order.updated_at = utcnow()
             _snapshot(order, actor, "updated", applied, reason, run_id)
+        if "status" in applied:
+            triggers.on_status_entered(order)
         return order
 
     return _with_optimistic_retry(change)
@@ -131,3 +200,19 @@ def versions(order_id: str) -> list[OrderVersion]:
 
 def audit(order_id: str) -> list[AuditEntry]:
     return AuditEntry.query.filter_by(order_id=order_id).order_by(AuditEntry.id).all()
+
+
+class RecentOrders:
+    """``ctx.service("recent_orders")`` for the dedupe node: other orders with the same key values,
+    placed in the window before this one. Narrowed by customer in SQL, compared by fingerprint."""
+
+    def similar(self, order: Mapping[str, Any], window_minutes: float, keys: list[str]) -> list[str]:
+        placed = parse_time(order.get("created_at")) or utcnow()
+        query = Order.query.filter(Order.created_at >= placed - timedelta(minutes=window_minutes),
+                                   Order.created_at <= placed, Order.id != str(order.get("id")))
+        customer = (order.get("customer") or {}).get("id")
+        if "customer.id" in keys and customer is not None:
+            query = query.filter(Order.customer_id == str(customer))
+        wanted = fingerprint(order, keys)
+        return [o.id for o in query.order_by(Order.created_at).limit(1000)
+                if (o.created_at, o.id) < (placed, str(order.get("id"))) and fingerprint(o.to_dict(), keys) == wanted]

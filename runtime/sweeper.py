@@ -6,13 +6,14 @@ Each check is an indexed query over the few rows that need attention, never a sc
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import os
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
-from runtime import queues
-from runtime.db import db, utcnow
-from runtime.models import Event, Run
+from runtime import connectors, queues, triggers
+from runtime.db import db, iso, parse_time, utcnow
+from runtime.models import Event, Notification, Run, Setting, Step, Task
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ PENDING_GRACE = timedelta(seconds=5)
 QUEUED_GRACE = timedelta(seconds=60)
 TIMER_GRACE = timedelta(seconds=30)
 BATCH = 500
+RETENTION_EVERY = timedelta(hours=1)
 
 
 def sweep() -> dict:
@@ -56,4 +58,53 @@ def sweep() -> dict:
                        step=waiting.get("step"))
     done["timers_resumed"] = len(late)
     db.session.commit()
+
+    done["stale_fired"] = triggers.sweep_stale(now)
+    done["schedules_fired"] = triggers.sweep_schedules(now)
+    missed = connectors.missed_callbacks()
+    done["callbacks_missed"] = len(missed)
+    for name, group, failures in missed:
+        triggers.connector_failed(name, group, failures, "missing_callback")
+    db.session.commit()
+    done["tasks_escalated"] = _escalate_overdue_tasks(now)
+    done["runs_pruned"] = _prune_old_runs(now)
     return done
+
+
+def _escalate_overdue_tasks(now: datetime) -> int:
+    """Overdue tasks with an escalation address notify it once."""
+    overdue = Task.query.filter(Task.status == "open", Task.due_at < now, Task.escalated.is_(False)).limit(BATCH).all()
+    for task in overdue:
+        task.escalated = True
+        target = (task.details or {}).get("escalate_to")
+        if target:
+            db.session.add(Notification(channel="in_app", recipient=target, run_id=task.run_id,
+                                        message=f"Overdue task in {task.queue}: {task.title} (due {iso(task.due_at)})"))
+    db.session.commit()
+    return len(overdue)
+
+
+def retention_days() -> float:
+    return float(os.environ.get("ORDERFLOW_RETENTION_DAYS", "30"))
+
+
+def _prune_old_runs(now: datetime) -> int:
+    """Finished runs (and their steps) older than the retention setting, in small batches, hourly."""
+    state = db.session.get(Setting, "retention-last") or Setting(key="retention-last")
+    if state.value and parse_time(state.value) > now - RETENTION_EVERY:
+        return 0
+    state.value = iso(now)
+    db.session.add(state)
+    cutoff = now - timedelta(days=retention_days())
+    pruned = 0
+    while True:
+        ids = db.session.execute(select(Run.id).where(Run.status.in_(("succeeded", "failed", "cancelled")),
+                                                      Run.finished_at < cutoff).limit(1000)).scalars().all()
+        if not ids:
+            break
+        db.session.execute(delete(Step).where(Step.run_id.in_(ids)))
+        db.session.execute(delete(Run).where(Run.id.in_(ids)))
+        db.session.commit()
+        pruned += len(ids)
+    db.session.commit()
+    return pruned

@@ -9,6 +9,7 @@ from typing import Any
 from runtime import queues
 from runtime.db import db, parse_time, utcnow
 from runtime.models import Task
+from runtime.orders import apply_approved_address
 
 DECISIONS = {"approval": ("approve", "reject"), "task": ("done",)}
 
@@ -46,6 +47,9 @@ def resolve(task: Task, decision: str, comment: str | None, user: str) -> Task:
     db.session.refresh(task)
     if not updated:
         raise TaskError(f"task {task.id} was resolved by someone else")
+    if task.kind == "approval" and (task.details or {}).get("action") == "address_change" and decision == "approve":
+        apply_approved_address(task.order_id, task.details["address"], user)
+        db.session.commit()
     if task.kind == "approval" and task.run_id:
         port = "approved" if decision == "approve" else "rejected"
         queues.enqueue("runtime.jobs.resume_run", task.run_id, port,

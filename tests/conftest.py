@@ -188,6 +188,29 @@ class LiveStack:
             time.sleep(0.2)
         raise RuntimeError("orderflow web did not start: " + (self.logs / "web.log").read_text()[-2000:])
 
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        return requests.request(method, self.url + path, headers={**self.auth, **kwargs.pop("headers", {})},
+                                timeout=10, **kwargs)
+
+    def publish(self, definition: dict) -> int:
+        created = self.api("POST", "/api/v1/flows", json=definition)
+        assert created.status_code == 201, created.text
+        flow_id = created.json()["id"]
+        published = self.api("POST", f"/api/v1/flows/{flow_id}/publish")
+        assert published.status_code == 200, published.text
+        return flow_id
+
+    def sweep(self) -> None:
+        """One pass of `orderflow scheduler`, as the scheduler process would run it."""
+        subprocess.run(orderflow("scheduler", "--once"), env=self.env, cwd=ROOT, check=True, capture_output=True)
+
+    def sql(self, statement: str, *params) -> list:
+        """Reach into the SQLite file directly: the tests' controllable clock (move times back)."""
+        import sqlite3
+
+        with sqlite3.connect(self.data_dir / "orderflow.db", timeout=30) as conn:
+            return conn.execute(statement, params).fetchall()
+
     def wait_run(self, run_id: int, statuses=("succeeded", "failed"), timeout: float = 20) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -214,5 +237,13 @@ class LiveStack:
 @pytest.fixture
 def live_stack(tmp_path, redis_url):
     stack = LiveStack(tmp_path, redis_url)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_stack(tmp_path_factory, redis_url):
+    """One web + worker pair for a module's scenarios (each uses its own flows and orders)."""
+    stack = LiveStack(tmp_path_factory.mktemp("stack"), redis_url)
     yield stack
     stack.stop()
