@@ -81,7 +81,7 @@ WAIT = NodeType(
         "oneOf": [{"required": ["minutes"]}, {"required": ["until"]}, {"required": ["event"]}],
         "properties": {
             "minutes": {"type": "number", "title": "Minutes", "exclusiveMinimum": 0, "maximum": MAX_MINUTES,
-                        "description": "Wait this long"},
+                        "description": "Wait this long", "default": 30},
             "until": {"type": "string", "title": "Until", "format": "template", "minLength": 1,
                       "description": "An ISO-8601 time, or a template giving one"},
             "event": {"type": "string", "title": "Until event", "enum": list(ORDER_EVENT_TYPES),
