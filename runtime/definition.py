@@ -99,6 +99,8 @@ def validate_flow(flow) -> list[Problem]:
             validator = _config_validator(node_type.type, node_type.version)
             problems += _schema_problems(validator, config, ["nodes", i, "config"], nid)
             problems += _template_problems(config, node_type.config_schema, ["nodes", i, "config"], nid)
+            problems += [Problem(json_path(["nodes", i, "config", *p.path]), p.message, nid)
+                         for p in node_type.check_config(config)]
 
     triggers = [n["id"] for n in by_id.values() if n.get("type") in registry.trigger_types()]
     if len(triggers) != 1:

@@ -107,3 +107,13 @@ def test_wire_into_trigger_is_refused():
 def test_unreachable_nodes():
     found = problems_of(lambda f: f["edges"].pop())
     assert found == [{"path": "$.nodes[3]", "message": "node 'u1' cannot be reached from the trigger", "node_id": "u1"}]
+
+
+def test_node_checks_beyond_the_schema_are_problems():
+    flow = copy.deepcopy(VALID)
+    flow["nodes"].append({"id": "k", "type": "compute", "config": {"vars": {"margin": "order.amount /"}}})
+    flow["edges"].append({"from": "u1", "to": "k"})
+    found = [p.to_dict() for p in validate_flow(flow)]
+    assert len(found) == 1 and found[0]["node_id"] == "k" and found[0]["path"] == "$.nodes[4].config.vars.margin"
+    flow["nodes"][4] = {"id": "k", "type": "trigger.schedule", "config": {"cron": "61 * * * *", "timezone": "Mars/Base"}}
+    assert {p.path for p in validate_flow(flow) if p.node_id == "k"} >= {"$.nodes[4].config.cron"}
