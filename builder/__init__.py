@@ -33,8 +33,18 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     db.init_app(app)
     queues.init_app(app, settings.redis_url, settings.queue_name)
 
-    from builder import (api_connectors, api_events, api_flows, api_meta, api_orders, api_runs, api_tasks, auth,
-                         errors, pages)
+    from builder import (
+        api_connectors,
+        api_events,
+        api_flows,
+        api_meta,
+        api_orders,
+        api_runs,
+        api_tasks,
+        auth,
+        errors,
+        pages,
+    )
 
     errors.init_app(app)
     for blueprint in (auth.bp, api_events.bp, api_flows.bp, api_runs.bp, api_orders.bp, api_tasks.bp,
