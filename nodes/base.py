@@ -29,7 +29,8 @@ class Suspend:
     """Returned instead of a port when the run must wait (timer, human, event).
 
     ``resume_at`` is when the runtime resumes the node with ``timeout_port``; ``task_id`` names
-    a human task whose resolution resumes it earlier.
+    a human task whose resolution resumes it earlier (``approved`` / ``rejected``); ``wait_event``
+    names an event type whose arrival for the run's order resumes it earlier through ``out``.
     """
 
     reason: str
@@ -48,6 +49,13 @@ class Result:
 
 
 class Orders(Protocol):
+    """Changes the run's order as a new version with an audit entry naming the run.
+
+    ``changes`` keys: status, add_tags, remove_tags, flag, unflag, hold, and address (the fields
+    given replace the order's, the rest stay). An address change of a locked order is refused
+    with NodeError, and the refusal is written to the audit log.
+    """
+
     def update(self, order_id: str, changes: Mapping[str, Any], *, reason: str) -> dict: ...
 
 

@@ -32,6 +32,8 @@ def parse_time(text: str) -> datetime:
 def run(ctx: Context, config: dict) -> Result:
     now = ctx.now()
     if config.get("event"):
+        if not ctx.order:
+            raise NodeError(f"waiting for {config['event']} needs an order; this run has none")
         minutes = config.get("timeout_minutes", DEFAULT_EVENT_TIMEOUT)
         resume_at = now + timedelta(minutes=minutes)
         plan = {"event": config["event"], "timeout_minutes": minutes, "timeout_at": resume_at.isoformat()}

@@ -54,6 +54,11 @@ def test_wait_for_an_event_with_a_timeout_port():
     assert WAIT.output_ports({"event": "order.packed"}) == ["out", "timed_out"]
 
 
+def test_waiting_for_an_order_event_needs_an_order():
+    with pytest.raises(NodeError, match="needs an order"):
+        WAIT.run(FakeContext(order=None), {"event": "order.packed"})
+
+
 def test_wait_for_an_event_times_out_after_a_day_by_default():
     assert WAIT.run(FakeContext(), {"event": "order.packed"}).suspend.resume_at == NOW + timedelta(days=1)
 
