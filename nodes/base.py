@@ -51,9 +51,9 @@ class Result:
 class Orders(Protocol):
     """Changes the run's order as a new version with an audit entry naming the run.
 
-    ``changes`` keys: status, add_tags, remove_tags, flag, unflag, hold, and address (the fields
-    given replace the order's, the rest stay). An address change of a locked order is refused
-    with NodeError, and the refusal is written to the audit log.
+    ``changes`` keys: status, add_tags, remove_tags, flag, unflag, hold, and address (the complete
+    new address; the node has merged the fields it changes into the current one). An address
+    change of a locked order is refused with NodeError, and the refusal is written to the audit log.
     """
 
     def update(self, order_id: str, changes: Mapping[str, Any], *, reason: str) -> dict: ...

@@ -33,7 +33,8 @@ def run(ctx: Context, config: dict) -> Result:
     changes = {k: config[k] for k in CHANGE_KEYS if k in config and config[k] not in (None, "", [])}
     address = _address(ctx, config)
     if address:
-        changes["address"] = address  # the orders service merges it, and refuses it once the order is locked
+        # the complete new address: fields not given keep the order's current values
+        changes["address"] = {**(ctx.order.get("address") or {}), **address}
     if not changes:
         return Result("out", {"changed": False})
     reason = config.get("reason") or f"flow run {ctx.run_id}, node {ctx.node_id}"

@@ -126,8 +126,9 @@ def test_address_from_a_field_with_overrides():
     new = {"name": "Li Lei", "city": "Ningbo", "line1": "9 Zhongshan Rd", "postcode": 315000, "note": "ignored"}
     ctx = FakeContext(event={"type": "order.address_change_requested", "payload": {"address": new}})
     UPDATE.run(ctx, {"address_from": "event.payload.address", "address": {"district": "{{ 'Haishu' }}", "name": ""}})
-    assert ctx.orders.updates[0][1] == {"address": {"name": "Li Lei", "city": "Ningbo", "line1": "9 Zhongshan Rd",
-                                                    "postcode": "315000", "district": "Haishu"}}
+    assert ctx.orders.updates[0][1] == {"address": {"name": "Li Lei", "phone": "13800000001", "province": "Zhejiang",
+                                                    "city": "Ningbo", "district": "Haishu", "line1": "9 Zhongshan Rd",
+                                                    "postcode": "315000"}}  # phone, province kept from the order
 
 
 def test_address_change_of_a_locked_order_is_the_steps_error():
@@ -148,7 +149,9 @@ def test_missing_address_source_fails_clearly():
 def test_update_order_dry_run_changes_nothing_and_says_a_lock_would_refuse():
     result = UPDATE.run(FakeContext(order=sample_order(locked=True), dry_run=True),
                         {"add_tags": ["x"], "address": {"city": "{{ order.address.city }}-new"}})
-    assert result.output["would_change"] == {"add_tags": ["x"], "address": {"city": "Hangzhou-new"}}
+    assert result.output["would_change"]["add_tags"] == ["x"]
+    assert result.output["would_change"]["address"]["city"] == "Hangzhou-new"
+    assert result.output["would_change"]["address"]["line1"] == "1 Wensan Rd"
     assert "locked" in result.output["would_be_refused"]
 
 
