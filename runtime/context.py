@@ -19,6 +19,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class RefusalRecorded(NodeError):
+    """The step fails, but what it wrote to say why (an audit entry) stays."""
+
+
 class RunOrders:
     """The ``Orders`` service: changes are versions attributed to the run."""
 
@@ -28,6 +32,8 @@ class RunOrders:
     def update(self, order_id: str, changes: Mapping[str, Any], *, reason: str) -> dict:
         try:
             order = orders.update(order_id, changes, actor=f"run:{self.run_id}", reason=reason, run_id=self.run_id)
+        except orders.AddressLocked as exc:
+            raise RefusalRecorded(str(exc)) from exc
         except orders.OrderError as exc:
             raise NodeError(str(exc)) from exc
         snapshot = order.to_dict()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from contextlib import nullcontext
+from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import current_app
@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from nodes.base import CONNECTORS, RECENT_ORDERS, NodeType
 from runtime import connectors, engine, orders, queues, triggers
 from runtime.connectors import ConnectorService
-from runtime.context import RunContext
+from runtime.context import RefusalRecorded, RunContext
 from runtime.db import after_commit, db, job, parse_time, utcnow
 from runtime.engine import Graph, RunState, StepRecord
 from runtime.http_client import GuardedHttp
@@ -121,9 +121,23 @@ def _claim_runs(run_ids: list[int], from_status: tuple[str, ...]) -> list[Run]:
 _recent_orders = orders.RecentOrders()
 
 
-def _savepoint_for(node_type: NodeType):
-    """Nodes that may write (actions, human tasks) run in a savepoint; triggers and logic only read."""
-    return db.session.begin_nested() if node_type.category in ("action", "human") else nullcontext()
+@contextmanager
+def _savepoint(node_type: NodeType):
+    """A node that may write (actions, human tasks) runs in a savepoint: if it fails, its writes go,
+    except a refusal it recorded on purpose. Triggers and logic only read and need none."""
+    if node_type.category not in ("action", "human"):
+        yield
+        return
+    savepoint = db.session.begin_nested()
+    try:
+        yield
+    except RefusalRecorded:
+        savepoint.commit()
+        raise
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
 
 
 class _Walker:
@@ -150,7 +164,7 @@ class _Walker:
 
     def step(self) -> bool:
         """One node; True while the run goes on."""
-        self.outcome = engine.step(self.graph, self.state, self.recorder, self.context, guard=_savepoint_for)
+        self.outcome = engine.step(self.graph, self.state, self.recorder, self.context, guard=_savepoint)
         return self.outcome is None
 
     def finish(self) -> None:

@@ -23,6 +23,10 @@ class OrderError(ValueError):
     """A change the order refuses (e.g. the address after packing)."""
 
 
+class AddressLocked(OrderError):
+    """The refusal is already in the audit log: callers keep that entry when they fail."""
+
+
 def get(order_id: str) -> Order | None:
     return db.session.get(Order, order_id)
 
@@ -150,7 +154,16 @@ def apply_approved_address(order_id: str, address: Any, user: str) -> Order:
 
 def update(order_id: str, changes: Mapping[str, Any], *, actor: str, reason: str,
            run_id: int | None = None) -> Order:
-    """Apply a flow's change (status, tags, flags, hold) as a new version."""
+    """Apply a flow's change (status, tags, flags, hold, address) as a new version.
+
+    A new address for a packed order is refused as a whole, with an audit entry saying why.
+    """
+    current = db.session.get(Order, order_id)
+    if current is not None and current.locked and "address" in changes and changes["address"] != current.address:
+        db.session.add(AuditEntry(order_id=order_id, action="address_change_refused", actor=actor, run_id=run_id,
+                                  changes={"address": [current.address, changes["address"]]},
+                                  reason="the order is packed: its address is locked", order_version=current.version))
+        raise AddressLocked(f"order {order_id} is packed: its address is locked")
 
     def change() -> Order:
         order = db.session.get(Order, order_id)
@@ -161,8 +174,6 @@ def update(order_id: str, changes: Mapping[str, Any], *, actor: str, reason: str
             applied["status"] = [order.status, changes["status"]]
             order.status, order.status_since = changes["status"], utcnow()
         if "address" in changes and changes["address"] != order.address:
-            if order.locked:
-                raise OrderError(f"order {order_id} is packed: its address is locked")
             applied["address"] = [order.address, changes["address"]]
             order.address = changes["address"]
         tags = list(order.tags or [])

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, select, update
 
+from nodes.base import NodeError
 from runtime import connectors, queues, triggers
 from runtime.db import db, iso, parse_time, utcnow
 from runtime.models import Event, Notification, Run, Setting, Step, Task
+from runtime.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +78,15 @@ def _escalate_overdue_tasks(now: datetime) -> int:
     overdue = Task.query.filter(Task.status == "open", Task.due_at < now, Task.escalated.is_(False)).limit(BATCH).all()
     for task in overdue:
         task.escalated = True
-        target = (task.details or {}).get("escalate_to")
-        if target:
-            db.session.add(Notification(channel="in_app", recipient=target, run_id=task.run_id,
-                                        message=f"Overdue task in {task.queue}: {task.title} (due {iso(task.due_at)})"))
+        details = task.details or {}
+        if details.get("escalate_to"):
+            message = f"Overdue task in {task.queue}: {task.title} (due {iso(task.due_at)})"
+            channel = details.get("escalate_channel") or "in_app"
+            try:
+                Notifier(task.run_id).send(channel, details["escalate_to"], message, {"subject": message})
+            except NodeError as exc:  # e.g. no SMTP configured: keep the reminder in the app, with why
+                db.session.add(Notification(channel=channel, recipient=details["escalate_to"], run_id=task.run_id,
+                                            message=message, status="failed", error=str(exc)))
     db.session.commit()
     return len(overdue)
 

@@ -171,3 +171,21 @@ def test_retention_prunes_old_finished_runs(client, auth, run_jobs):
     assert sweeper.sweep()["runs_pruned"] == 1
     assert db.session.get(Run, old) is None and Step.query.filter_by(run_id=old).count() == 0
     assert db.session.get(Run, new).status == "succeeded"
+
+
+def test_flow_changing_a_packed_orders_address_fails_and_is_audited(client, auth, run_jobs):
+    post_flow(client, auth, flow("readdress", [
+        {"id": "t", "type": "trigger.order_event", "config": {"events": ["order.updated"]}},
+        {"id": "u", "type": "update_order", "config": {"address": {"city": "Chengdu"}, "add_tags": ["x"]}}],
+        [("t", "u")]))
+    client.post("/api/v1/events", json=order_event("LK-1", address={"city": "Wuhan"}), headers=auth)
+    client.post("/api/v1/events", json=order_event("LK-1", event_type="order.packed"), headers=auth)
+    run_jobs()
+    run_id = client.post("/api/v1/events", json=order_event("LK-1", event_type="order.updated"), headers=auth).json["runs"][0]
+    run_jobs()
+    run = db.session.get(Run, run_id)
+    assert run.status == "failed" and "locked" in run.error
+    order = db.session.get(Order, "LK-1")
+    assert order.address == {"city": "Wuhan"} and "x" not in order.tags
+    refused = AuditEntry.query.filter_by(order_id="LK-1", action="address_change_refused").one()
+    assert refused.run_id == run_id and "locked" in refused.reason
