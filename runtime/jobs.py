@@ -212,15 +212,17 @@ def _claim_events(limit: int) -> list[Event]:
     return Event.query.filter(Event.id.in_(ids)).order_by(Event.id).all()
 
 
-def _apply_event(event: Event) -> None:
+def _apply_event(event: Event, batch_orders: dict[str, Order]) -> None:
     """Apply an event before its runs start: upsert its order (a failure fails the event and its
     runs), note payment callbacks for connector health, and wake runs waiting for this event."""
     order = event.payload.get("order") if isinstance(event.payload, dict) else None
     try:
         if isinstance(order, dict) and order.get("id") is not None:
             # runs in its own savepoint: a failure leaves the session clean for the other events
-            orders.upsert_from_event({**order, "id": str(order["id"])}, actor=f"event:{event.source}",
-                                     event_type=event.type)
+            order_id = str(order["id"])
+            batch_orders[order_id], _ = orders.upsert_from_event(
+                {**order, "id": order_id}, actor=f"event:{event.source}", event_type=event.type,
+                known_new=order_id not in batch_orders)
         event.dispatch_state, event.dispatched_at = "done", utcnow()
     except Exception as exc:  # noqa: BLE001 - whatever the payload did, the event is recorded as failed
         log.warning("event %s could not be applied: %s", event.id, exc)
@@ -231,7 +233,6 @@ def _apply_event(event: Event) -> None:
         return
     if event.order_id:
         _payment_callbacks(event, order or {})
-        _wake_waiting_runs(event)
 
 
 def _payment_callbacks(event: Event, order: dict) -> None:
@@ -244,15 +245,19 @@ def _payment_callbacks(event: Event, order: dict) -> None:
             triggers.connector_failed(connector.name, connector.group, connector.consecutive_failures, "error")
 
 
-def _wake_waiting_runs(event: Event) -> None:
-    """Runs of this order waiting for this event type resume through their ``out`` port."""
-    waiting = db.session.execute(select(Run.id, Run.waiting).where(Run.order_id == event.order_id,
-                                                                   Run.status == "waiting")).all()
-    for run_id, state in waiting:
-        if (state or {}).get("wait_event") == event.type:
-            after_commit(lambda r=run_id, st=state: queues.enqueue(
-                "runtime.jobs.resume_run", r, "out", {"event": event.type, "event_id": event.event_id},
-                step=st.get("step")))
+def _wake_waiting_runs(events: list[Event]) -> None:
+    """Runs waiting for one of these events on their order resume through their ``out`` port.
+    One query for the whole batch: most batches wake nothing."""
+    arrived = {(e.order_id, e.type): e for e in events if e.order_id and e.dispatch_state == "done"}
+    if not arrived:
+        return
+    waiting = db.session.execute(select(Run.id, Run.order_id, Run.waiting).where(
+        Run.order_id.in_({order_id for order_id, _ in arrived}), Run.status == "waiting")).all()
+    for run_id, order_id, state in waiting:
+        event = arrived.get((order_id, (state or {}).get("wait_event")))
+        if event is not None:
+            after_commit(lambda r=run_id, e=event, st=state: queues.enqueue(
+                "runtime.jobs.resume_run", r, "out", {"event": e.type, "event_id": e.event_id}, step=st.get("step")))
 
 
 @job
@@ -267,11 +272,13 @@ def drain_events(batch_size: int = DRAIN_BATCH) -> int:
             return executed
         if len(events) == batch_size:
             queues.ring_doorbell(force=True)  # more waiting: let another worker help
+        # One query loads the batch's orders; the dict keeps them in the session (its identity map only
+        # holds weak references) so applying events and starting runs finds them without a query each.
         order_ids = {e.order_id for e in events if e.order_id}
-        if order_ids:  # one query loads them all into the session instead of one per event
-            Order.query.filter(Order.id.in_(order_ids)).all()
+        batch_orders = {o.id: o for o in Order.query.filter(Order.id.in_(order_ids))} if order_ids else {}
         for event in events:
-            _apply_event(event)
+            _apply_event(event, batch_orders)
+        _wake_waiting_runs(events)
         db.session.commit()
         run_ids = db.session.execute(select(Run.id).where(Run.event_id.in_([e.id for e in events]),
                                                           Run.status == "queued").order_by(Run.id)).scalars().all()

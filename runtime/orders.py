@@ -82,16 +82,21 @@ def address_window() -> timedelta:
     return timedelta(minutes=float(os.environ.get("ORDERFLOW_ADDRESS_WINDOW_MIN", "120")))
 
 
-def upsert_from_event(data: Mapping[str, Any], actor: str, event_type: str | None = None) -> tuple[Order, dict]:
+def upsert_from_event(data: Mapping[str, Any], actor: str, event_type: str | None = None,
+                      known_new: bool = False) -> tuple[Order, dict]:
     """Create or merge an order from an event's ``order`` object. Returns the order and what changed.
 
     The address follows the address rules: a locked (packed) order refuses a new address; an
     ``order.address_change_requested`` applies it inside the edit window and asks the ``cs`` queue
-    for an approval outside it.
+    for an approval outside it. ``known_new`` (the caller just looked and found no such order)
+    saves the lookup; a concurrent insert still ends up merging, through the retry.
     """
+    attempts = 0
 
     def change() -> tuple[Order, dict]:
-        order = db.session.get(Order, data["id"])
+        nonlocal attempts
+        attempts += 1
+        order = None if known_new and attempts == 1 else db.session.get(Order, data["id"])
         created = order is None
         if created:
             order = Order(id=data["id"], tags=[], items=[], extra={}, flags=[])
