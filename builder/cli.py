@@ -48,17 +48,26 @@ def seed(demo: bool) -> None:
         click.echo(line)
 
 
-@main.command("create-user", help="Create a user (or reset its role and password).")
+@main.command("create-user", help="Create a user (or reset its role and password). Without --password it asks "
+                                   "on a terminal, or else makes one up and prints it.")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["admin", "operator", "viewer"]), default="operator", show_default=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="The login password.")
-def create_user_cmd(name: str, role: str, password: str) -> None:
+@click.option("--password", help="The login password.")
+def create_user_cmd(name: str, role: str, password: str | None) -> None:
+    import secrets
+
     from runtime.accounts import create_user
 
+    generated = False
+    if not password:
+        if sys.stdin.isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password, generated = secrets.token_urlsafe(12), True
     with _app().app_context():
         db.create_all()
         create_user(name, role, password)
-    click.echo(f"user {name} ({role}) ready")
+    click.echo(f"user {name} ({role}) ready" + (f"; password: {password}" if generated else ""))
 
 
 @main.command("create-token", help="Create an API token; it is printed once, alone on the last line.")
