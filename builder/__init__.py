@@ -9,7 +9,7 @@ from flask import Flask
 
 from runtime import queues
 from runtime.config import Settings, load_settings
-from runtime.db import db
+from runtime.db import db, engine_options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         JSON_SORT_KEYS=False,
@@ -52,9 +52,3 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         app.register_blueprint(blueprint)
     pages.init_app(app)
     return app
-
-
-def _engine_options(url: str) -> dict:
-    if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import UTC, datetime
 from functools import wraps
 
@@ -16,6 +18,32 @@ db = SQLAlchemy(session_options={"expire_on_commit": False})
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_dumps(value) -> str:
+    """JSON for the database: NaN and Infinity (which PostgreSQL refuses, and which an outside API
+    may send) become null, and anything else unusual becomes its text, so a step always stores."""
+    try:
+        return json.dumps(value, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), default=str)
+
+
+def engine_options(url: str) -> dict:
+    options: dict = {"json_serializer": json_dumps}
+    if url.startswith("sqlite"):
+        return {**options, "connect_args": {"timeout": 30}}
+    return {**options, "pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
 
 
 def utcnow() -> datetime:

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from nodes.base import CONNECTORS, RECENT_ORDERS, NodeType
 from runtime import connectors, engine, orders, queues, triggers
@@ -184,12 +185,37 @@ def _walk(walkers: list[_Walker]) -> None:
     Every run still has its step committed before its next node starts, but a batch of N runs
     costs one commit per graph level instead of one per step.
     """
+    run_ids = [w.run.id for w in walkers]
     active = walkers
-    while active:
-        active = [w for w in active if w.step()]
-        db.session.commit()
+    try:
+        while active:
+            active = [w for w in active if w.step()]
+            db.session.commit()
+    except OperationalError:
+        raise  # the database is away: leases expire and the sweeper hands the runs out again
+    except SQLAlchemyError as exc:
+        # One run's step could not be stored (bad data): the round is lost for all of them. Run each
+        # alone from its last committed step, so the one that cannot be recorded fails on its own.
+        db.session.rollback()
+        if len(run_ids) == 1:
+            _fail_unrecordable(run_ids[0], exc)
+        else:
+            db.session.execute(update(Run).where(Run.id.in_(run_ids), Run.status == "running")
+                               .values(lease_until=None))
+            db.session.commit()
+            for run_id in run_ids:
+                queues.enqueue("runtime.jobs.execute_run", run_id)
+        return
     for walker in walkers:
         walker.finish()
+    db.session.commit()
+
+
+def _fail_unrecordable(run_id: int, exc: Exception) -> None:
+    log.error("run %s: a step could not be recorded: %s", run_id, exc)
+    db.session.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(
+        status="failed", error=f"a step could not be recorded: {type(exc).__name__}: {str(exc)[:500]}",
+        lease_until=None, finished_at=utcnow()))
     db.session.commit()
 
 

@@ -189,3 +189,13 @@ def test_flow_changing_a_packed_orders_address_fails_and_is_audited(client, auth
     assert order.address == {"city": "Wuhan"} and "x" not in order.tags
     refused = AuditEntry.query.filter_by(order_id="LK-1", action="address_change_refused").one()
     assert refused.run_id == run_id and "locked" in refused.reason
+
+
+def test_an_answer_with_nan_is_stored(client, auth, run_jobs, httpserver):
+    httpserver.expect_request("/odd").respond_with_data('{"rate": NaN, "ok": true}', content_type="application/json")
+    post_flow(client, auth, flow("odd", [ON_CREATED, {"id": "c", "type": "call_api", "config": {
+        "method": "GET", "url": httpserver.url_for("/odd"), "save_as": "answer"}}], [("t", "c")]))
+    run_id = client.post("/api/v1/events", json=order_event("NAN-1"), headers=auth).json["runs"][0]
+    run_jobs()
+    run = client.get(f"/api/v1/runs/{run_id}", headers=auth).json
+    assert run["status"] == "succeeded" and run["vars"]["answer"]["body"] == {"rate": None, "ok": True}
