@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy.exc import IntegrityError
 
 from nodes import registry
@@ -45,7 +45,17 @@ EVENT_SCHEMA = {
         }},
     },
 }
-_event_validator = Draft202012Validator(EVENT_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+# jsonschema checks "date-time" only when an extra package is installed; check it ourselves, with
+# the same parser that later reads the value.
+_formats = FormatChecker(formats=())
+
+
+@_formats.checks("date-time", raises=(ValueError, TypeError))
+def _is_time(value) -> bool:
+    return not isinstance(value, str) or parse_time(value) is not None
+
+
+_event_validator = Draft202012Validator(EVENT_SCHEMA, format_checker=_formats)
 
 
 class BadEvent(ValueError):

@@ -78,6 +78,10 @@ def test_bad_requests_get_4xx_naming_the_field(client, auth):
     assert r.status_code == 400 and r.json["details"][0]["path"] == "$.event_id"
     r = post({**order_event(), "order": {"id": "X", "amount": "lots"}})
     assert r.status_code == 400 and r.json["details"][0]["path"] == "$.order.amount"
+    r = post({**order_event(), "occurred_at": "yesterday"})
+    assert r.status_code == 400 and r.json["details"][0]["path"] == "$.occurred_at"
+    r = post(order_event(created_at="2026-13-45T99:00:00Z"))
+    assert r.status_code == 400 and r.json["details"][0]["path"] == "$.order.created_at"
     r = post(order_event(), headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401 and r.json["error"]
     r = post(order_event(), headers={})
