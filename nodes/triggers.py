@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nodes.base import NodeType
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from nodes.base import ConfigProblem, NodeType
 from nodes.rules import evaluate_group, group_schema
 
 ORDER_EVENT_TYPES = ("order.created", "order.updated", "order.status_changed",
@@ -52,6 +55,19 @@ ORDER_EVENT = NodeType(
 )
 
 
+def _webhook_check(config: dict) -> list[ConfigProblem]:
+    """The payload schema must itself be a JSON Schema, or every post would fail to be checked."""
+    schema = config.get("payload_schema")
+    if not isinstance(schema, dict):
+        return []
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = ("payload_schema", *exc.path)
+        return [ConfigProblem(where, f"not a valid JSON Schema: {exc.message}")]
+    return []
+
+
 WEBHOOK = NodeType(
     type="trigger.webhook", title="Webhook", category="trigger", icon="link",
     description="Starts when an external system posts to /hooks/<key>",
@@ -72,6 +88,7 @@ WEBHOOK = NodeType(
         },
     },
     matches=lambda config, event: event.get("hook_key") == config.get("key"),
+    check=_webhook_check,
 )
 
 

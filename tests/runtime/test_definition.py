@@ -117,3 +117,12 @@ def test_node_checks_beyond_the_schema_are_problems():
     assert len(found) == 1 and found[0]["node_id"] == "k" and found[0]["path"] == "$.nodes[4].config.vars.margin"
     flow["nodes"][4] = {"id": "k", "type": "trigger.schedule", "config": {"cron": "61 * * * *", "timezone": "Mars/Base"}}
     assert {p.path for p in validate_flow(flow) if p.node_id == "k"} >= {"$.nodes[4].config.cron"}
+
+
+def test_webhook_payload_schema_must_be_a_schema():
+    flow = {"schema_version": 1, "name": "w", "edges": [], "nodes": [
+        {"id": "w", "type": "trigger.webhook", "config": {"key": "abc", "payload_schema": {"type": "nonsense"}}}]}
+    found = [p.to_dict() for p in validate_flow(flow)]
+    assert found[0]["node_id"] == "w" and found[0]["path"].startswith("$.nodes[0].config.payload_schema")
+    flow["nodes"][0]["config"]["payload_schema"] = {"type": "object", "required": ["order"]}
+    assert validate_flow(flow) == []
