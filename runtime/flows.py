@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
+from jsonschema import Draft202012Validator
+
 from runtime.db import db, utcnow
-from runtime.definition import trigger_of, validate_flow
+from runtime.definition import FLOW_SCHEMA, json_path, trigger_of, validate_flow
 from runtime.models import Flow, FlowVersion
 
 
@@ -13,14 +17,29 @@ class StaleDraft(Exception):
         self.current_rev = current_rev
 
 
+class NoSuchVersion(LookupError):
+    def __init__(self, flow_id: int, number: int | None):
+        super().__init__(f"flow {flow_id} has no version {number}" if number else f"flow {flow_id} was never published")
+        self.number = number
+
+
 class InvalidFlow(Exception):
     def __init__(self, problems: list[dict]):
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
 
 
+_envelope = Draft202012Validator(FLOW_SCHEMA)
+
+
 def _problems(definition) -> list[dict]:
     return [p.to_dict() for p in validate_flow(definition)]
+
+
+def envelope_problems(definition) -> list[dict]:
+    """Where a document breaks flow.schema.json itself (not its nodes' settings or the graph rules)."""
+    return [{"path": json_path(e.absolute_path), "message": e.message}
+            for e in sorted(_envelope.iter_errors(definition), key=lambda e: list(map(str, e.absolute_path)))]
 
 
 def create(definition: dict, *, user: str | None = None) -> Flow:
@@ -67,6 +86,26 @@ def publish(flow: Flow, *, user: str | None = None) -> FlowVersion:
     flow.published_version, flow.active, flow.updated_at = number, True, utcnow()
     db.session.commit()
     return version
+
+
+def restore(flow: Flow, number: int, *, expected_rev: int | None, user: str | None = None) -> Flow:
+    """Copy a published version into the draft; the version itself stays as it was."""
+    row = version(flow.id, number)
+    if row is None:
+        raise NoSuchVersion(flow.id, number)
+    return save_draft(flow, copy.deepcopy(row.definition), expected_rev=expected_rev, user=user)
+
+
+def discard(flow: Flow, *, expected_rev: int | None, user: str | None = None) -> Flow:
+    """Throw the draft's changes away: the draft becomes the published version again."""
+    if not flow.published_version:
+        raise NoSuchVersion(flow.id, None)
+    return restore(flow, flow.published_version, expected_rev=expected_rev, user=user)
+
+
+def published_definition(flow: Flow) -> dict | None:
+    row = version(flow.id, flow.published_version) if flow.published_version else None
+    return row.definition if row else None
 
 
 def unpublish(flow: Flow) -> Flow:
