@@ -42,13 +42,14 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         api_runs,
         api_tasks,
         auth,
+        editor,
         errors,
         pages,
     )
 
     errors.init_app(app)
     for blueprint in (auth.bp, api_events.bp, api_flows.bp, api_runs.bp, api_orders.bp, api_tasks.bp,
-                      api_meta.bp, api_connectors.bp, pages.bp):
+                      api_meta.bp, api_connectors.bp, pages.bp, editor.bp):
         app.register_blueprint(blueprint)
     pages.init_app(app)
     return app

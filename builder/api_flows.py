@@ -1,15 +1,21 @@
-"""Flows API: drafts, stale-save checks, publish, versions, dry run."""
+"""Flows API: drafts, stale-save checks, publish, versions, diff, restore, import/export, dry run."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import json
+import re
+
+from flask import Blueprint, Response, jsonify, request
 
 from builder.api_events import parse_json_body
 from builder.auth import api_auth, current_user
 from builder.errors import ApiError, bad_field
 from builder.pagination import paginate
+from builder.palette import display_ports
 from runtime import flows, queues
+from runtime.definition import validate_flow
 from runtime.dryrun import InvalidDraft, dry_run
+from runtime.flowdiff import diff_flows
 from runtime.models import Flow
 
 bp = Blueprint("flows_api", __name__, url_prefix="/api/v1/flows")
@@ -67,6 +73,11 @@ def _if_match() -> int | None:
         raise bad_field("If-Match", "If-Match must be the draft_rev (bare or as the quoted ETag)") from None
 
 
+def _stale(exc: flows.StaleDraft) -> ApiError:
+    return ApiError(412, "someone else saved this flow since you loaded it; reload before saving",
+                    [{"path": "If-Match", "message": f"the current draft_rev is {exc.current_rev}"}])
+
+
 @bp.put("/<int:flow_id>/draft")
 @api_auth("operator")
 def save_draft(flow_id: int):
@@ -75,8 +86,104 @@ def save_draft(flow_id: int):
     try:
         flows.save_draft(flow, definition, expected_rev=_if_match(), user=current_user())
     except flows.StaleDraft as exc:
-        raise ApiError(412, "someone else saved this flow since you loaded it; reload before saving",
-                       [{"path": "If-Match", "message": f"the current draft_rev is {exc.current_rev}"}]) from None
+        raise _stale(exc) from None
+    return _flow_response(flow)
+
+
+@bp.post("/<int:flow_id>/validate")
+@api_auth("viewer")
+def validate(flow_id: int):
+    """Problems and drawable ports of a definition the editor holds; nothing is stored."""
+    _flow_or_404(flow_id)
+    definition = _definition_body()
+    return jsonify({"problems": [p.to_dict() for p in validate_flow(definition)],
+                    "ports": display_ports(definition)})
+
+
+@bp.post("/<int:flow_id>/versions/<int:number>/restore")
+@api_auth("operator")
+def restore(flow_id: int, number: int):
+    flow = _flow_or_404(flow_id)
+    try:
+        flows.restore(flow, number, expected_rev=_if_match(), user=current_user())
+    except flows.NoSuchVersion:
+        raise ApiError(404, f"flow {flow_id} has no version {number}",
+                       [{"path": "version", "message": "unknown version"}]) from None
+    except flows.StaleDraft as exc:
+        raise _stale(exc) from None
+    return _flow_response(flow)
+
+
+@bp.post("/<int:flow_id>/discard")
+@api_auth("operator")
+def discard(flow_id: int):
+    flow = _flow_or_404(flow_id)
+    try:
+        flows.discard(flow, expected_rev=_if_match(), user=current_user())
+    except flows.NoSuchVersion:
+        raise ApiError(409, "the flow was never published: there is no version to go back to",
+                       [{"path": "published_version", "message": "publish once before discarding"}]) from None
+    except flows.StaleDraft as exc:
+        raise _stale(exc) from None
+    return _flow_response(flow)
+
+
+def _definition_at(flow: Flow, ref: str | None, param: str) -> tuple[str, dict]:
+    """``draft``, ``published`` or a version number -> (label, definition)."""
+    ref = (ref or "").strip() or ("published" if param == "from" else "draft")
+    if ref == "draft":
+        return "draft", flow.draft
+    if ref == "published":
+        if not flow.published_version:
+            raise bad_field(param, "the flow has no published version to compare with")
+        ref = str(flow.published_version)
+    if not ref.isdigit():
+        raise bad_field(param, f"{param} must be a version number, 'published' or 'draft'")
+    row = flows.version(flow.id, int(ref))
+    if row is None:
+        raise ApiError(404, f"flow {flow.id} has no version {ref}", [{"path": param, "message": "unknown version"}])
+    return f"v{row.version}", row.definition
+
+
+@bp.get("/<int:flow_id>/diff")
+@api_auth("viewer")
+def diff(flow_id: int):
+    """What changed from ``from`` (default: the published version) to ``to`` (default: the draft)."""
+    flow = _flow_or_404(flow_id)
+    before_label, before = _definition_at(flow, request.args.get("from"), "from")
+    after_label, after = _definition_at(flow, request.args.get("to"), "to")
+    return jsonify({"from": before_label, "to": after_label, **diff_flows(before, after)})
+
+
+@bp.get("/<int:flow_id>/export")
+@api_auth("viewer")
+def export(flow_id: int):
+    """The draft (or ``?version=N``) as a file; it must satisfy flow.schema.json to leave."""
+    flow = _flow_or_404(flow_id)
+    version_arg = request.args.get("version")
+    label, definition = _definition_at(flow, version_arg or "draft", "version")
+    problems = flows.envelope_problems(definition)
+    if problems:
+        raise ApiError(422, "the definition does not match flow.schema.json; fix it before exporting", problems)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", str(definition.get("name") or "flow")).strip("-").lower()[:60] or "flow"
+    body = json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{slug}-{flow.id}-{label}.json"'})
+
+
+@bp.post("/<int:flow_id>/import")
+@api_auth("operator")
+def import_(flow_id: int):
+    """Replace the draft with an uploaded flow file; a file that is not a flow per flow.schema.json is refused."""
+    flow = _flow_or_404(flow_id)
+    definition = _definition_body()
+    problems = flows.envelope_problems(definition)
+    if problems:
+        raise ApiError(422, "this file is not an OrderFlow flow (flow.schema.json)", problems)
+    try:
+        flows.save_draft(flow, definition, expected_rev=_if_match(), user=current_user())
+    except flows.StaleDraft as exc:
+        raise _stale(exc) from None
     return _flow_response(flow)
 
 
