@@ -92,6 +92,7 @@ def _settings_response(flow: Flow, node: dict, config: dict, *, errors: dict | N
             shown.setdefault(path, []).extend(m for m in messages if m not in shown.get(path, []))
         fields = build_fields(node_type.config_schema, config, errors=shown, kept=set(kept), extra_rows=extra_rows)
     html = render_template("editor/_settings.html", flow=flow, node=node, node_type=node_type, fields=fields,
+                           form_errors=(errors or {}).get("$", []),
                            glyph=glyph(node_type) if node_type else "?", readonly=_readonly(),
                            config_json=json.dumps(config, indent=2, ensure_ascii=False),
                            known_fields=KNOWN_ORDER_FIELDS, known_fields_id=KNOWN_FIELDS_LIST)

@@ -72,7 +72,7 @@
     df.key = () => {}; // Delete goes through the editor so that it can be undone
     df.start();
     let byId = new Map(); // flow node id -> drawflow id
-    let orphans = [];
+    let orphans = [], orphanNodes = []; // what cannot be drawn is written back as it was
     let quiet = 0; // > 0 while the canvas changes itself (render, ports): not a user edit
     const data = () => df.drawflow.drawflow.Home.data;
     const typeOf = (node) => types.get(node.type + "@" + (node.version || 1));
@@ -140,7 +140,9 @@
 
     function render(flow, ports) {
       quiet++;
-      const nodes = (Array.isArray(flow.nodes) ? flow.nodes : []).filter((n) => n && typeof n.id === "string");
+      const all = Array.isArray(flow.nodes) ? flow.nodes : [];
+      const nodes = all.filter((n) => n && typeof n.id === "string" && typeof n.type === "string");
+      orphanNodes = clone(all.filter((n) => !nodes.includes(n)));
       const edges = Array.isArray(flow.edges) ? flow.edges : [];
       const positions = layout(nodes, edges);
       const out = {};
@@ -193,7 +195,7 @@
           });
         });
       });
-      return { nodes, edges: edges.concat(clone(orphans)) };
+      return { nodes: nodes.concat(clone(orphanNodes)), edges: edges.concat(clone(orphans)) };
     }
 
     function portsMap() {
@@ -370,6 +372,7 @@
 
   // ------------------------------------------------------------------ the editor
   function startEditor(root) {
+    const bootStart = performance.now();
     const boot = JSON.parse($("#editor-data").textContent);
     const urls = boot.urls, readonly = boot.readonly;
     const types = new Map(boot.node_types.map((t) => [t.type + "@" + t.version, t]));
@@ -863,6 +866,17 @@
     });
     window.addEventListener("beforeunload", (e) => { if (!readonly && dirty()) { e.preventDefault(); e.returnValue = ""; } });
 
+    if (readonly) {
+      // drawflow selects nothing in view mode; a viewer may still read a node's settings
+      $("#canvas").addEventListener("click", (e) => {
+        const el = e.target.closest(".drawflow-node");
+        if (!el) return;
+        $$(".drawflow-node.selected", $("#canvas")).forEach((n) => n.classList.remove("selected"));
+        el.classList.add("selected");
+        openSettings(el.dataset.nodeId);
+      });
+    }
+
     // drawflow's own events: selection, moves and wires drawn by the user
     df.on("nodeSelected", (dfId) => openSettings(canvas.idOf(dfId)));
     df.on("nodeUnselected", () => closeSettings());
@@ -880,7 +894,8 @@
     showSaveState();
     updatePublishState();
     initPalette();
-    window.orderflowEditor = { ready: true, readyAt: performance.now(), canvas, composeFlow, save, state };
+    window.orderflowEditor = { ready: true, readyAt: performance.now(), bootMs: performance.now() - bootStart,
+      canvas, composeFlow, save, state };
     document.body.dataset.editorReady = "1";
   }
 

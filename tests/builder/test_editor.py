@@ -49,6 +49,24 @@ def test_editor_page_carries_the_palette_and_the_draft(client, auth, admin_sessi
     assert client.get("/flows/999/edit").status_code == 404
 
 
+def test_viewers_see_the_editor_read_only(client, auth):
+    from runtime.accounts import create_user
+
+    flow_id = post_flow(client, auth, load_flow("high_value"), publish=False)
+    create_user("vera", "viewer", "viewer-pw")
+    client.post("/login", data={"name": "vera", "password": "viewer-pw"})
+    with client.session_transaction() as session:
+        csrf = session["csrf"]
+    text = client.get(f"/flows/{flow_id}/edit").get_data(as_text=True)
+    assert '"readonly": true' in text and 'data-cmd="publish"' not in text and 'data-cmd="import"' not in text
+    node = {"id": "a1", "type": "assign", "config": {"queue": "finance", "title": "x"}}
+    form = client.post(f"/flows/{flow_id}/edit/settings", data={"node": json.dumps(node)},
+                       headers={"X-CSRF-Token": csrf}).get_data(as_text=True)
+    assert '<fieldset class="settings-body" disabled>' in form
+    refused = client.put(f"/api/v1/flows/{flow_id}/draft", json=EMPTY, headers={"X-CSRF-Token": csrf, "If-Match": "1"})
+    assert refused.status_code == 403 and draft_of(client, auth, flow_id)["draft_rev"] == 1
+
+
 def test_blank_flow_opens_the_editor(client, admin_session):
     response = client.post("/flows/blank", data={"csrf_token": admin_session})
     assert response.status_code == 302 and response.location.endswith("/edit")
@@ -76,6 +94,9 @@ def test_settings_form_opens_and_reads_changes_back(client, auth, admin_session)
                         headers=headers)
     assert added.status_code == 200 and 'name="cfg.routes.0.rules.0.field"' in added.get_data(as_text=True)
     assert json.loads(added.headers["HX-Trigger"])["orderflow:config"]["config"]["routes"][0]["rules"] == [{"op": "="}]
+    nonsense = client.post(f"/flows/{flow_id}/edit/settings", data={**form, "_action": "remove:cfg.routes.7"},
+                           headers=headers)
+    assert nonsense.status_code == 200 and "no such row" in nonsense.get_data(as_text=True)
     bad = client.post(f"/flows/{flow_id}/edit/settings", data={"node": "{not json"}, headers=headers)
     assert bad.status_code == 400
     unknown = client.post(f"/flows/{flow_id}/edit/settings",
