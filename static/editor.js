@@ -67,7 +67,7 @@
   function createCanvas(container, nodeTypes, readonly) {
     const types = new Map(nodeTypes.map((t) => [t.type + "@" + t.version, t]));
     const df = new Drawflow(container);
-    Object.assign(df, { curvature: 0.35, zoom_min: 0.2, zoom_max: 2, line_path: 3 });
+    Object.assign(df, { curvature: 0.35, zoom_min: 0.1, zoom_max: 2, line_path: 3 });
     df.editor_mode = readonly ? "view" : "edit";
     df.key = () => {}; // Delete goes through the editor so that it can be undone
     df.start();
@@ -168,6 +168,9 @@
         out[src].outputs[key].connections.push({ node: String(dst), output: "input_1" });
         out[dst].inputs.input_1.connections.push({ node: String(src), input: key });
       });
+      // drawflow ids are reused by a new drawing: a selection must not point at another node
+      df.node_selected = null;
+      df.connection_selected = null;
       df.import({ drawflow: { Home: { data: out } } });
       Object.keys(out).forEach(decorate);
       quiet--;
@@ -293,7 +296,7 @@
       const maxX = Math.max(...boxes.map((b) => b.d.pos_x + b.el.offsetWidth + 60));
       const maxY = Math.max(...boxes.map((b) => b.d.pos_y + b.el.offsetHeight));
       const W = container.clientWidth, H = container.clientHeight, pad = 30;
-      const z = Math.max(df.zoom_min, Math.min(1.2, (W - 2 * pad) / (maxX - minX || 1), (H - 2 * pad) / (maxY - minY || 1)));
+      const z = Math.max(df.zoom_min, Math.min(1, (W - 2 * pad) / (maxX - minX || 1), (H - 2 * pad) / (maxY - minY || 1)));
       const pw = df.precanvas.clientWidth, ph = df.precanvas.clientHeight;
       setView(z, offsetFor(minX, z, (W - (maxX - minX) * z) / 2, pw), offsetFor(minY, z, (H - (maxY - minY) * z) / 2, ph));
     }
@@ -438,8 +441,8 @@
       history.current = from.pop();
       const { flow, ports } = JSON.parse(history.current);
       const selected = state.selected;
-      loadFlow(flow, ports);
       closeSettings();
+      loadFlow(flow, ports);
       if (selected && canvas.has(selected)) canvas.select(selected);
       afterChange(true);
     }
@@ -549,7 +552,11 @@
       await settleForm();
       metaChanged.cancel();
       commit(); // whatever is typed in the name and description boxes goes too
-      if (state.saving) { await state.saving; if (!dirty()) return true; }
+      if (state.saving) {
+        // one save at a time: each needs the revision the one before it produced
+        while (state.saving) await state.saving;
+        if (!dirty()) return !state.conflict;
+      }
       autosave.cancel();
       const snap = history.current;
       showSaveState("Saving…");
