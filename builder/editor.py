@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 
 from builder.auth import page_auth
 from builder.form_parse import BadAction, apply_action, parse_form
-from builder.forms import KNOWN_FIELDS_LIST, build_fields, config_errors
+from builder.forms import KNOWN_FIELDS_LIST, build_fields, config_errors, json_path
 from builder.palette import display_ports, glyph, palette_groups, palette_items, safe_ports, view_data
 from nodes import registry
 from nodes.fields import KNOWN_ORDER_FIELDS
@@ -150,19 +150,22 @@ def settings(flow_id: int):
     error_map: dict[str, list[str]] = {}
     for e in errors:
         error_map.setdefault(e["path"], []).append(e["message"])
-    kept_paths = {"$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys) for keys in kept}
-    return _trigger(_settings_response(flow, node, config, errors=error_map, kept=kept_paths,
+    kept_paths = {json_path(keys) for keys in kept}
+    return _trigger(_settings_response(flow, node, config if config is not None else {}, errors=error_map, kept=kept_paths,
                                        extra_rows=extra_rows), payload)
 
 
 def _raw_config(text: str):
-    """Settings of a node type the registry does not know: edited as one JSON object."""
+    """Settings of a node type the registry does not know: edited as one JSON object.
+
+    Text that is not a JSON object answers no config at all, so the canvas keeps the stored one.
+    """
     try:
         config = json.loads(text) if text.strip() else {}
     except ValueError as exc:
-        return {}, [{"path": "$", "message": f"not valid JSON: {exc}"}], [], {}, None
+        return None, [{"path": "$", "message": f"not valid JSON: {exc}"}], [], {}, None
     if not isinstance(config, dict):
-        return {}, [{"path": "$", "message": "settings must be a JSON object"}], [], {}, None
+        return None, [{"path": "$", "message": "settings must be a JSON object"}], [], {}, None
     return config, [], [], {}, None
 
 

@@ -511,15 +511,15 @@
       if (!d || seq < state.appliedSeq) return;
       state.appliedSeq = seq;
       if (seq >= state.formSeq) state.formPending = false;
-      if (!canvas.has(d.node_id)) return;
+      state.parseErrors = d.errors || [];
+      if (!canvas.has(d.node_id) || !d.config) { markFields(); return; } // no config: keep the stored one
       const node = canvas.nodeOf(d.node_id);
-      const config = d.config || {};
+      const config = d.config;
       (d.kept || []).forEach((keys) => { const v = getIn(node.config, keys); if (v !== undefined) setIn(config, keys, v); });
       node.config = config;
       if (d.name) node.name = d.name; else delete node.name;
       canvas.updateNode(d.node_id, node, d.ports || null);
       canvas.pin(state.problems);
-      state.parseErrors = d.errors || [];
       commit();
     });
     document.body.addEventListener("htmx:afterSwap", (e) => { if (e.target.id === "settings-form" || $("#settings-form")) markFields(); });

@@ -67,6 +67,13 @@ def test_viewers_see_the_editor_read_only(client, auth):
     assert refused.status_code == 403 and draft_of(client, auth, flow_id)["draft_rev"] == 1
 
 
+def test_flow_page_links_to_the_editor_and_versions(client, auth, admin_session):
+    flow_id = post_flow(client, auth, load_flow("high_value"))
+    text = client.get(f"/flows/{flow_id}").get_data(as_text=True)
+    assert f'href="/flows/{flow_id}/edit"' in text and f'href="/flows/{flow_id}/versions/1"' in text
+    assert f'href="/flows/{flow_id}/edit"' in client.get("/flows").get_data(as_text=True)
+
+
 def test_blank_flow_opens_the_editor(client, admin_session):
     response = client.post("/flows/blank", data={"csrf_token": admin_session})
     assert response.status_code == 302 and response.location.endswith("/edit")
@@ -103,6 +110,12 @@ def test_settings_form_opens_and_reads_changes_back(client, auth, admin_session)
                           data={"node": json.dumps({"id": "x1", "type": "teleport", "config": {"to": "mars"}})},
                           headers=headers)
     assert unknown.status_code == 200 and 'name="_config_json"' in unknown.get_data(as_text=True)
+    raw = {"_node_id": "x1", "_type": "teleport", "_version": "1"}
+    typed = client.post(f"/flows/{flow_id}/edit/settings", data={**raw, "_config_json": '{"to": "venus"}'}, headers=headers)
+    assert json.loads(typed.headers["HX-Trigger"])["orderflow:config"]["config"] == {"to": "venus"}
+    broken = client.post(f"/flows/{flow_id}/edit/settings", data={**raw, "_config_json": '{"to": '}, headers=headers)
+    event = json.loads(broken.headers["HX-Trigger"])["orderflow:config"]
+    assert event["config"] is None and event["errors"][0]["path"] == "$"  # the stored settings stay as they are
     assert client.post(f"/flows/{flow_id}/edit/settings", data=form).status_code == 400  # no CSRF token
 
 
