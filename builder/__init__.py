@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     queues.init_app(app, settings.redis_url, settings.queue_name)
 
     from builder import (
+        api_boards,
         api_connectors,
         api_events,
         api_flows,
@@ -41,15 +42,19 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         api_orders,
         api_runs,
         api_tasks,
+        api_templates,
         auth,
         editor,
         errors,
         pages,
+        pages_boards,
+        pages_gallery,
     )
 
     errors.init_app(app)
     for blueprint in (auth.bp, api_events.bp, api_flows.bp, api_runs.bp, api_orders.bp, api_tasks.bp,
-                      api_meta.bp, api_connectors.bp, pages.bp, editor.bp):
+                      api_meta.bp, api_connectors.bp, pages.bp, editor.bp, api_boards.bp, api_templates.bp,
+                      pages_boards.bp, pages_gallery.bp):
         app.register_blueprint(blueprint)
     pages.init_app(app)
     return app
