@@ -29,9 +29,12 @@ def main() -> None:
 
 @main.command("init-db", help="Create the database tables (safe to run again).")
 def init_db() -> None:
+    from runtime.templates_catalog import seed_builtin_templates
+
     app = _app()
     with app.app_context():
         db.create_all()
+        seed_builtin_templates()
         click.echo(f"database ready: {app.config['ORDERFLOW'].database_label}")
 
 
@@ -161,9 +164,12 @@ def dev(port: int, host: str) -> None:
     else:
         redis_label = os.environ["REDIS_URL"]
     os.environ.update(env)
+    from runtime.templates_catalog import seed_builtin_templates
+
     app = create_app()
     with app.app_context():
         db.create_all()
+        seed_builtin_templates()
         demo_lines = seed_demo() if should_seed() else []
     click.echo(f"OrderFlow dev\n  database: {settings.database_label}\n  redis:    {redis_label}\n"
                f"  data dir: {settings.data_dir}\n  open:     http://{host}:{port}/")
