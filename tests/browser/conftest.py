@@ -40,9 +40,14 @@ def open_editor(page, stack, flow_id: int) -> None:
 
 
 def center(page, selector: str) -> tuple[float, float]:
-    box = page.locator(selector).bounding_box()
-    assert box is not None, selector
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    # A node's content is redrawn when its settings come back from the server; an element found
+    # just before that has no box any more, so look it up again.
+    for _ in range(40):
+        box = page.locator(selector).bounding_box()
+        if box is not None:
+            return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{selector} is not on the page")
 
 
 def drag_from_palette(page, node_type: str, x: float, y: float) -> None:
