@@ -102,6 +102,16 @@ def test_build_publish_test_and_follow_a_run(live_stack, browser_context):
     assert node_ids(page, "#view-canvas .drawflow-node.ran") == ["t1", "c1", "a1"]
     expect(page.locator("#view-canvas .connection.ran")).to_have_count(2)
     expect(page.locator(".steps .step")).to_have_count(3)
+
+    # a recent order can be picked for the next test run instead of pasting JSON
+    open_editor(page, stack, flow_id)
+    page.click("[data-tab=test]")
+    page.locator("#test-pick option[value='BR-1']").wait_for(state="attached")
+    page.select_option("#test-pick", "BR-1")
+    assert json.loads(page.input_value("#test-order"))["amount"] == 5000
+    page.click("#test-run")
+    expect(page.locator("[data-test-status]")).to_have_text("succeeded")
+    assert node_ids(page, ".drawflow-node.ran") == ["t1", "c1", "a1"]
     assert errors == []
 
 
