@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -173,7 +174,9 @@ class LiveStack:
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")
-        process = subprocess.Popen(orderflow(*args), env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # its own process group: RQ's worker forks a scheduler child, which must go down with it
+        process = subprocess.Popen(orderflow(*args), env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         self.processes[name] = process
         return process
 
@@ -220,15 +223,22 @@ class LiveStack:
             time.sleep(0.1)
         raise AssertionError(f"run {run_id} still {run['status']} after {timeout} s")
 
+    def kill(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Signal a process and everything it started (its process group)."""
+        try:
+            os.killpg(self.processes[name].pid, sig)
+        except ProcessLookupError:
+            pass
+
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
+        for name in self.processes:
+            self.kill(name)
+        for name, process in self.processes.items():
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                self.kill(name, signal.SIGKILL)
+                process.wait(5)
         redis = Redis.from_url(self.env["REDIS_URL"])
         for key in redis.scan_iter(f"*{self.env['ORDERFLOW_QUEUE']}*"):
             redis.delete(key)

@@ -37,7 +37,7 @@ def test_sigkill_mid_run_resumes_from_last_committed_step(tmp_path, redis_url, h
             "edges": [{"from": "t", "to": "c"}, {"from": "c", "port": "true", "to": "api"}, {"from": "api", "to": "u"}]})
         run_id = stack.api("POST", "/api/v1/events", json=order_event("K-1", amount=10)).json()["runs"][0]
         assert arrived.wait(15), "the worker never called the carrier"
-        stack.processes["worker0"].send_signal(signal.SIGKILL)
+        stack.kill("worker0", signal.SIGKILL)  # the worker and the scheduler process it forked
         stack.processes["worker0"].wait(5)
         mid = stack.api("GET", f"/api/v1/runs/{run_id}").json()
         assert mid["status"] == "running" and [s["node_id"] for s in mid["steps"]] == ["t", "c"]
