@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from nodes.base import RECENT_ORDERS
 from runtime import engine
 from runtime.context import RunContext
 from runtime.db import iso
 from runtime.definition import validate_flow
 from runtime.engine import Graph, RunState, StepRecord
+from runtime.orders import RecentOrders
 
 ORDER_DEFAULTS = {"id": "DRY-RUN", "status": "pending", "tags": [], "items": [], "flags": [], "hold": False,
                   "locked": False, "version": 1}
+
+
+# Lookups that only read are real in a rehearsal, so it shows the answer the live run would get.
+READ_ONLY_SERVICES = {RECENT_ORDERS: RecentOrders()}
 
 
 class InvalidDraft(ValueError):
@@ -58,7 +64,7 @@ def dry_run(definition: dict, order: dict, *, event_type: str = "order.created",
 
     def make_context(node_id: str, st: RunState) -> RunContext:
         return RunContext(run_id=None, node_id=node_id, event=event, vars=st.vars, order_box=box, dry_run=True,
-                          clock=(lambda: now) if now else None)
+                          clock=(lambda: now) if now else None, services=READ_ONLY_SERVICES)
 
     outcome = engine.execute(graph, state, recorder, make_context, sleep=lambda seconds: None)
     path: list[str] = []

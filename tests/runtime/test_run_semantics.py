@@ -199,3 +199,19 @@ def test_an_answer_with_nan_is_stored(client, auth, run_jobs, httpserver):
     run_jobs()
     run = client.get(f"/api/v1/runs/{run_id}", headers=auth).json
     assert run["status"] == "succeeded" and run["vars"]["answer"]["body"] == {"rate": None, "ok": True}
+
+
+def test_dry_run_of_the_duplicate_guard_sees_real_recent_orders(client, auth, run_jobs):
+    flow_id = post_flow(client, auth, flow("dedupe", [
+        ON_CREATED, {"id": "d", "type": "dedupe", "config": {"window_minutes": 10}},
+        {"id": "x", "type": "update_order", "config": {"flag": "yellow"}}], [("t", "d"), ("d", "duplicate", "x")]),
+        publish=False)
+    items = [{"sku": "TEA", "qty": 2, "price": 99}]
+    client.post("/api/v1/events", json=order_event("DR-1", customer={"id": "C7"}, items=items,
+                                                    created_at=utcnow().isoformat() + "Z"), headers=auth)
+    run_jobs()
+    sample = {"id": "DR-2", "customer": {"id": "C7"}, "items": items,
+              "created_at": (utcnow() + timedelta(seconds=5)).isoformat() + "Z"}
+    answer = client.post(f"/api/v1/flows/{flow_id}/test", json={"order": sample}, headers=auth).json
+    assert answer["path"] == ["t", "d", "x"] and answer["steps"][1]["port"] == "duplicate"
+    assert db.session.get(Order, "DR-1").flags == []  # and the rehearsal changed nothing
