@@ -105,8 +105,8 @@ def web(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("keepalive", 5)
             # gunicorn 24+ opens a control socket at one fixed path in $HOME, shared by every server on
             # the machine; OrderFlow does not use it
-            if "no_control_socket" in self.cfg.settings:
-                self.cfg.set("no_control_socket", True)
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             return create_app()
