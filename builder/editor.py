@@ -17,7 +17,7 @@ from builder.forms import KNOWN_FIELDS_LIST, build_fields, config_errors, json_p
 from builder.palette import display_ports, glyph, palette_groups, palette_items, safe_ports, view_data
 from nodes import registry
 from nodes.fields import KNOWN_ORDER_FIELDS
-from nodes.triggers import ORDER_EVENT_TYPES
+from nodes.triggers import TRIGGER_EVENT_TYPES
 from runtime import flows
 from runtime.flowdiff import diff_flows
 from runtime.models import Flow
@@ -79,7 +79,7 @@ def edit(flow_id: int):
         },
     }
     return render_template("editor/edit.html", flow=flow, data=data, groups=palette_groups(),
-                           event_types=ORDER_EVENT_TYPES)
+                           event_types=TRIGGER_EVENT_TYPES)
 
 
 def _settings_response(flow: Flow, node: dict, config: dict, *, errors: dict | None = None, kept=(),

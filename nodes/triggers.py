@@ -16,9 +16,14 @@ from jsonschema.exceptions import SchemaError
 from nodes.base import ConfigProblem, NodeType
 from nodes.rules import evaluate_group, group_schema
 
+# What external systems send (the events API accepts these) ...
 ORDER_EVENT_TYPES = ("order.created", "order.updated", "order.status_changed",
                      "order.address_change_requested", "order.packed",
                      "payment.succeeded", "payment.failed")
+# ... and what OrderFlow itself says about an order: its address really changed (inside the edit
+# window, after an approval, or by a flow), e.g. to update the carrier's label.
+ADDRESS_CHANGED = "order.address_changed"
+TRIGGER_EVENT_TYPES = (*ORDER_EVENT_TYPES, ADDRESS_CHANGED)
 
 
 def _order_event_matches(config: dict, event: dict) -> bool:
@@ -37,13 +42,14 @@ ORDER_EVENT = NodeType(
     type="trigger.order_event", title="Order event", category="trigger", icon="bolt",
     description="Starts when an order event arrives (created, paid, address change, packed...)",
     help="Pick the event types that start this flow. Optionally limit it to one source "
-         "(e.g. taobao) and to orders matching a condition.",
+         "(e.g. taobao) and to orders matching a condition. order.address_changed comes from "
+         "OrderFlow itself whenever an order's address is actually changed (event.payload.old / .new).",
     has_input=False,
     config_schema={
         "type": "object", "required": ["events"], "additionalProperties": False,
         "properties": {
             "events": {"type": "array", "title": "Events", "minItems": 1, "uniqueItems": True,
-                       "items": {"type": "string", "enum": list(ORDER_EVENT_TYPES)},
+                       "items": {"type": "string", "enum": list(TRIGGER_EVENT_TYPES)},
                        "default": ["order.created"]},
             "source": {"type": "string", "title": "Source",
                        "description": "Only events from this source (e.g. taobao); empty = any"},

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from nodes.base import ConfigProblem, Context, NodeError, NodeType, Result, Suspend, scope_of
 from nodes.templating import check_template, render
-from nodes.triggers import ORDER_EVENT_TYPES
+from nodes.triggers import TRIGGER_EVENT_TYPES
 
 MAX_MINUTES = 60 * 24 * 366
 DEFAULT_EVENT_TIMEOUT = 60 * 24
@@ -86,7 +86,7 @@ WAIT = NodeType(
                         "description": "Wait this long", "default": 30},
             "until": {"type": "string", "title": "Until", "format": "template", "minLength": 1,
                       "description": "An ISO-8601 time, or a template giving one"},
-            "event": {"type": "string", "title": "Until event", "enum": list(ORDER_EVENT_TYPES),
+            "event": {"type": "string", "title": "Until event", "enum": list(TRIGGER_EVENT_TYPES),
                       "description": "Wait for this event of the run's order"},
             "timeout_minutes": {"type": "number", "title": "Timeout (minutes)", "exclusiveMinimum": 0,
                                 "maximum": MAX_MINUTES, "default": DEFAULT_EVENT_TIMEOUT,

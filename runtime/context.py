@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nodes.base import NodeError
+from nodes.triggers import ADDRESS_CHANGED
 from runtime import orders
 from runtime.http_client import GuardedHttp
 from runtime.notifier import Notifier
@@ -26,12 +27,13 @@ class RefusalRecorded(NodeError):
 class RunOrders:
     """The ``Orders`` service: changes are versions attributed to the run."""
 
-    def __init__(self, run_id: int | None, on_change):
-        self.run_id, self.on_change = run_id, on_change
+    def __init__(self, run_id: int | None, on_change, announce_address: bool):
+        self.run_id, self.on_change, self.announce_address = run_id, on_change, announce_address
 
     def update(self, order_id: str, changes: Mapping[str, Any], *, reason: str) -> dict:
         try:
-            order = orders.update(order_id, changes, actor=f"run:{self.run_id}", reason=reason, run_id=self.run_id)
+            order = orders.update(order_id, changes, actor=f"run:{self.run_id}", reason=reason, run_id=self.run_id,
+                                  announce_address=self.announce_address)
         except orders.AddressLocked as exc:
             raise RefusalRecorded(str(exc)) from exc
         except orders.OrderError as exc:
@@ -71,7 +73,8 @@ class RunContext:
         if self.dry_run:
             self.orders = self.http = self.notifier = self.tasks = Refused()
             return
-        self.orders = RunOrders(self.run_id, self._order_changed)
+        # a run started by an address change does not announce the changes it makes (no loops)
+        self.orders = RunOrders(self.run_id, self._order_changed, self.event.get("type") != ADDRESS_CHANGED)
         self.http = self.http_client or GuardedHttp(())
         self.notifier = Notifier(self.run_id)
         self.tasks = TaskInbox(run_id=self.run_id, flow_id=self.flow_id, node_id=self.node_id,

@@ -112,6 +112,8 @@ def upsert_from_event(data: Mapping[str, Any], actor: str, event_type: str | Non
         if created or changed:
             order.updated_at = utcnow()
             _snapshot(order, actor, "created" if created else "updated", changed, None, None)
+        if "address" in changed and not created:
+            triggers.address_changed(order, *changed["address"], actor)
         if created or "status" in changed:
             triggers.on_status_entered(order)
         return order, changed
@@ -152,16 +154,19 @@ def apply_approved_address(order_id: str, address: Any, user: str) -> Order:
             return order
         old, order.address, order.updated_at = order.address, address, utcnow()
         _snapshot(order, f"user:{user}", "updated", {"address": [old, address]}, "address change approved", None)
+        triggers.address_changed(order, old, address, f"user:{user}")
         return order
 
     return _with_optimistic_retry(change)
 
 
 def update(order_id: str, changes: Mapping[str, Any], *, actor: str, reason: str,
-           run_id: int | None = None) -> Order:
+           run_id: int | None = None, announce_address: bool = True) -> Order:
     """Apply a flow's change (status, tags, flags, hold, address) as a new version.
 
-    A new address for a packed order is refused as a whole, with an audit entry saying why.
+    A new address for a packed order is refused as a whole, with an audit entry saying why. A new
+    address is announced as ``order.address_changed`` unless ``announce_address`` is off (a run
+    started by that announcement must not start another: no loops).
     """
     current = db.session.get(Order, order_id)
     if current is not None and current.locked and "address" in changes and changes["address"] != current.address:
@@ -203,6 +208,8 @@ def update(order_id: str, changes: Mapping[str, Any], *, actor: str, reason: str
         if applied:
             order.updated_at = utcnow()
             _snapshot(order, actor, "updated", applied, reason, run_id)
+        if "address" in applied and announce_address:
+            triggers.address_changed(order, *applied["address"], actor)
         if "status" in applied:
             triggers.on_status_entered(order)
         return order

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 from nodes import registry
 from nodes.schedule import SCHEDULE_EVENT, next_fire
-from nodes.triggers import CONNECTOR_EVENT, RUN_FAILED_EVENT, STALE_EVENT, stale_due_at
+from nodes.triggers import ADDRESS_CHANGED, CONNECTOR_EVENT, RUN_FAILED_EVENT, STALE_EVENT, stale_due_at
 from runtime import queues
 from runtime.db import after_commit, db, iso, job, parse_time, utcnow
 from runtime.definition import trigger_of
-from runtime.ingest import Accepted, active_flow_versions, store_internal
+from runtime.ingest import Accepted, active_flow_versions, matching_versions, store_internal
 from runtime.models import FlowVersion, Order, Run, Setting
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,20 @@ def connector_failed(name: str, group: str, failures: int, kind: str) -> int:
                               key=f"health:{name}:{failures}:{iso(utcnow())}", payload=view["payload"],
                               order_id=None, versions=versions)
     return len(accepted.run_ids) if accepted and not accepted.duplicate else 0
+
+
+# ---------------------------------------------------------------- address changes
+
+
+def address_changed(order: Order, old, new, actor: str) -> None:
+    """Announce an applied address change to the flows listening for it (e.g. a carrier sync),
+    in the transaction that changed it."""
+    payload = {"order_id": order.id, "old": old, "new": new, "by": actor, "order_version": order.version}
+    view = {"type": ADDRESS_CHANGED, "source": "orderflow", "order": order.to_dict(), "payload": payload}
+    versions = matching_versions(view)
+    if versions:
+        store_internal(type=ADDRESS_CHANGED, source="orderflow", key=f"address:{order.id}:v{order.version}",
+                       payload=payload, order_id=order.id, versions=versions, commit=False)
 
 
 # ---------------------------------------------------------------- failed runs

@@ -12,7 +12,7 @@ from runtime.models import Flow
 from runtime.template_models import FlowTemplate
 from tests.conftest import load_flow
 
-TITLES = ["Pending too long", "Payment channel failover", "Address change with carrier sync", "Loss circuit breaker",
+TITLES = ["Pending too long", "Payment channel failover", "Address change: carrier sync", "Loss circuit breaker",
           "High-value manual review", "Duplicate submission guard", "Payment result backfill from the file drop"]
 
 
@@ -46,7 +46,7 @@ def test_listing_seeds_the_builtins_once_and_pages_like_every_list(client, auth)
 def test_one_template_by_id_or_slug(client, auth):
     listed = client.get("/api/v1/templates", headers=auth).json["items"]
     by_id = client.get(f"/api/v1/templates/{listed[2]['id']}", headers=auth).json
-    assert by_id["title"] == "Address change with carrier sync"
+    assert by_id["title"] == "Address change: carrier sync"
     assert client.get("/api/v1/templates/address_change", headers=auth).json["id"] == by_id["id"]
     missing = client.get("/api/v1/templates/99999", headers=auth)
     assert missing.status_code == 404 and missing.json["details"][0]["path"] == "id"

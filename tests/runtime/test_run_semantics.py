@@ -215,3 +215,32 @@ def test_dry_run_of_the_duplicate_guard_sees_real_recent_orders(client, auth, ru
     answer = client.post(f"/api/v1/flows/{flow_id}/test", json={"order": sample}, headers=auth).json
     assert answer["path"] == ["t", "d", "x"] and answer["steps"][1]["port"] == "duplicate"
     assert db.session.get(Order, "DR-1").flags == []  # and the rehearsal changed nothing
+
+
+def test_every_applied_address_change_is_announced_once(client, auth, run_jobs):
+    post_flow(client, auth, flow("carrier sync", [
+        {"id": "t", "type": "trigger.order_event", "config": {"events": ["order.address_changed"]}},
+        {"id": "n", "type": "notify", "config": {"channel": "in_app", "to": "carrier",
+                                                 "message": "{{ order.id }} -> {{ event.payload.new.city }}"}},
+        # a flow reacting to the change may change the address again without starting itself again
+        {"id": "u", "type": "update_order", "config": {"address": {"city": "{{ event.payload.new.city }} (checked)"}}}],
+        [("t", "n"), ("n", "u")]))
+    client.post("/api/v1/events", json=order_event("AC-1", created_at=utcnow().isoformat() + "Z",
+                                                    address={"city": "Hangzhou"}), headers=auth)
+    late = order_event("AC-2", created_at=(utcnow() - timedelta(hours=5)).isoformat() + "Z", address={"city": "Xian"})
+    client.post("/api/v1/events", json=late, headers=auth)
+    run_jobs()
+    assert Notification.query.count() == 0  # creating an order with an address is not a change
+    for order_id in ("AC-1", "AC-2"):
+        client.post("/api/v1/events", json=order_event(order_id, event_type="order.address_change_requested",
+                                                        address={"city": "Beijing"}), headers=auth)
+    run_jobs()
+    run_jobs()
+    assert [n.message for n in Notification.query.order_by(Notification.id)] == ["AC-1 -> Beijing"]
+    task = Task.query.filter_by(order_id="AC-2", queue="cs").one()
+    client.post(f"/api/v1/tasks/{task.id}/resolve", json={"decision": "approve"}, headers=auth)
+    run_jobs()
+    run_jobs()
+    assert [n.message for n in Notification.query.order_by(Notification.id)] == ["AC-1 -> Beijing", "AC-2 -> Beijing"]
+    db.session.expire_all()
+    assert db.session.get(Order, "AC-2").address == {"city": "Beijing (checked)"}
