@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         editor,
         errors,
         pages,
+        pages_admin,
         pages_boards,
         pages_gallery,
     )
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     errors.init_app(app)
     for blueprint in (auth.bp, api_events.bp, api_flows.bp, api_runs.bp, api_orders.bp, api_tasks.bp,
                       api_meta.bp, api_connectors.bp, pages.bp, editor.bp, api_boards.bp, api_templates.bp,
-                      pages_boards.bp, pages_gallery.bp):
+                      pages_boards.bp, pages_gallery.bp, pages_admin.bp):
         app.register_blueprint(blueprint)
     pages.init_app(app)
     return app

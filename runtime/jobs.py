@@ -18,14 +18,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from nodes.base import CONNECTORS, RECENT_ORDERS, NodeType
-from runtime import connectors, engine, orders, queues, triggers
+from runtime import admin_settings, connectors, engine, orders, queues, triggers
 from runtime.connectors import ConnectorService
 from runtime.context import RefusalRecorded, RunContext
 from runtime.db import after_commit, db, job, parse_time, utcnow
 from runtime.engine import Graph, RunState, StepRecord
 from runtime.http_client import GuardedHttp
 from runtime.ingest import event_view
-from runtime.models import Event, FlowVersion, Order, Run, Setting, Step, Task
+from runtime.models import Event, FlowVersion, Order, Run, Step, Task
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,8 @@ def _definition(flow_id: int, version: int) -> tuple[dict, Graph]:
 
 
 def allowed_hosts() -> tuple[str, ...]:
-    configured = current_app.config["ORDERFLOW"].allowed_hosts
-    setting = db.session.get(Setting, "allowed_hosts")
-    return configured + tuple((setting.value if setting else None) or ())
+    """ORDERFLOW_ALLOWED_HOSTS plus what an admin allowed on the settings page."""
+    return current_app.config["ORDERFLOW"].allowed_hosts + admin_settings.allowed_hosts()
 
 
 def _run_event(run: Run) -> dict:
@@ -144,8 +143,8 @@ def _savepoint(node_type: NodeType):
 class _Walker:
     """One run on its way through the graph."""
 
-    def __init__(self, run: Run, http: GuardedHttp):
-        self.run = run
+    def __init__(self, run: Run, http: GuardedHttp, secrets: dict[str, str]):
+        self.run, self.secrets = run, secrets
         definition, self.graph = _definition(run.flow_id, run.flow_version)
         self.state = RunState(frontier=list(run.frontier or []), vars=dict(run.vars or {}), waiting=run.waiting,
                               attempts=dict(run.attempts or {}), steps_taken=run.steps_taken)
@@ -160,7 +159,7 @@ class _Walker:
 
     def context(self, node_id: str, state: RunState) -> RunContext:
         return RunContext(run_id=self.run.id, node_id=node_id, event=self.event, vars=state.vars, order_box=self.box,
-                          flow_id=self.run.flow_id, http_client=self.http,
+                          flow_id=self.run.flow_id, http_client=self.http, secrets=self.secrets,
                           services={RECENT_ORDERS: _recent_orders, CONNECTORS: ConnectorService(self.run.id)})
 
     def step(self) -> bool:
@@ -291,7 +290,7 @@ def drain_events(batch_size: int = DRAIN_BATCH) -> int:
     """Dispatch every pending event and execute the runs they start; returns the runs executed."""
     queues.clear_doorbell()  # events committed after this point ring again
     executed = 0
-    http = _http()
+    http, secrets = _http(), admin_settings.secret_values()
     while True:
         events = _claim_events(batch_size)
         if not events:
@@ -309,7 +308,7 @@ def drain_events(batch_size: int = DRAIN_BATCH) -> int:
         run_ids = db.session.execute(select(Run.id).where(Run.event_id.in_([e.id for e in events]),
                                                           Run.status == "queued").order_by(Run.id)).scalars().all()
         runs = _claim_runs(run_ids, ("queued",))
-        _walk([_Walker(run, http) for run in runs])
+        _walk([_Walker(run, http, secrets) for run in runs])
         executed += len(runs)
         db.session.expunge_all()
 
@@ -324,7 +323,7 @@ def execute_run(run_id: int) -> str | None:
     runs = _claim_runs([run_id], ("queued", "running"))
     if not runs:
         return None
-    _walk([_Walker(runs[0], _http())])
+    _walk([_Walker(runs[0], _http(), admin_settings.secret_values())])
     return runs[0].status
 
 
@@ -340,7 +339,7 @@ def resume_run(run_id: int, port: str, output: dict, step: int | None = None,
     runs = _claim_runs([run_id], ("waiting",))
     if not runs:
         return None
-    walker = _Walker(runs[0], _http())
+    walker = _Walker(runs[0], _http(), admin_settings.secret_values())
     if waiting.get("task_id") and port == waiting.get("timeout_port") and output.get("timed_out"):
         db.session.query(Task).filter(Task.id == waiting["task_id"], Task.status == "open").update(
             {Task.status: "done", Task.decision: "timed_out", Task.resolved_at: utcnow(), Task.resolved_by: "timer"},
