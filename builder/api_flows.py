@@ -12,7 +12,7 @@ from builder.auth import api_auth, current_user
 from builder.errors import ApiError, bad_field
 from builder.pagination import paginate
 from builder.palette import display_ports
-from runtime import flows, queues
+from runtime import flows
 from runtime.definition import validate_flow
 from runtime.dryrun import InvalidDraft, dry_run
 from runtime.flowdiff import diff_flows
@@ -195,7 +195,6 @@ def publish(flow_id: int):
         version = flows.publish(flow, user=current_user())
     except flows.InvalidFlow as exc:
         raise ApiError(422, "the draft has problems and cannot be published", exc.problems) from None
-    queues.bump_flows_generation()
     return jsonify({**flow.to_dict(), "version": version.to_dict()})
 
 
@@ -203,7 +202,6 @@ def publish(flow_id: int):
 @api_auth("operator")
 def unpublish(flow_id: int):
     flow = flows.unpublish(_flow_or_404(flow_id))
-    queues.bump_flows_generation()
     return jsonify(flow.to_dict())
 
 

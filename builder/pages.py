@@ -10,7 +10,7 @@ from builder.api_orders import orders_query
 from builder.api_runs import RUN_STATUSES, runs_query, steps_of
 from builder.api_tasks import tasks_query
 from builder.auth import csrf_token, page_auth
-from runtime import flows, jobs, orders, queues, tasks
+from runtime import flows, jobs, orders, tasks
 from runtime.db import db, utcnow
 from runtime.models import Flow, Order, Run, Task
 
@@ -112,7 +112,6 @@ def flow_publish(flow_id: int):
     flow = _flow_or_404(flow_id)
     try:
         version = flows.publish(flow, user=session["user"])
-        queues.bump_flows_generation()
         flash(f"Published version {version.version}.")
     except flows.InvalidFlow as exc:
         flash(f"Not published: the draft has {len(exc.problems)} problem(s).", "error")
@@ -123,7 +122,6 @@ def flow_publish(flow_id: int):
 @page_auth("operator")
 def flow_unpublish(flow_id: int):
     flows.unpublish(_flow_or_404(flow_id))
-    queues.bump_flows_generation()
     flash("Flow deactivated: new events no longer start it.")
     return redirect(request.form.get("next") or url_for("pages.flow_detail", flow_id=flow_id))
 

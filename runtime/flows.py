@@ -6,7 +6,8 @@ import copy
 
 from jsonschema import Draft202012Validator
 
-from runtime.db import db, utcnow
+from runtime import queues
+from runtime.db import after_commit, db, utcnow
 from runtime.definition import FLOW_SCHEMA, json_path, trigger_of, validate_flow
 from runtime.models import Flow, FlowVersion
 
@@ -84,6 +85,7 @@ def publish(flow: Flow, *, user: str | None = None) -> FlowVersion:
                           trigger_key=(trigger.get("config") or {}).get("key"), published_by=user)
     db.session.add(version)
     flow.published_version, flow.active, flow.updated_at = number, True, utcnow()
+    after_commit(queues.bump_flows_generation)  # every process reloads its active flows
     db.session.commit()
     return version
 
@@ -110,6 +112,7 @@ def published_definition(flow: Flow) -> dict | None:
 
 def unpublish(flow: Flow) -> Flow:
     flow.active = False
+    after_commit(queues.bump_flows_generation)
     db.session.commit()
     return flow
 
