@@ -38,6 +38,20 @@ def init_db() -> None:
         click.echo(f"database ready: {app.config['ORDERFLOW'].database_label}")
 
 
+def _ensure_tables() -> None:
+    """A first `orderflow web` on an empty database works without `init-db` (once, in the master)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from runtime.templates_catalog import seed_builtin_templates
+
+    with _app().app_context():
+        try:
+            db.create_all()
+            seed_builtin_templates()
+        except SQLAlchemyError as exc:  # another process created them at the same moment
+            log.warning("could not prepare the database (run `orderflow init-db`): %s", exc)
+
+
 @main.command(help="Load demo data: users, a token, published flows and sample orders.")
 @click.option("--demo", is_flag=True, required=True, help="Load the demo data set.")
 def seed(demo: bool) -> None:
@@ -111,6 +125,7 @@ def web(host: str, port: int, workers: int, threads: int) -> None:
         def load(self):
             return create_app()
 
+    _ensure_tables()
     Server().run()
 
 
