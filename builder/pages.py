@@ -179,6 +179,20 @@ def run_rerun(run_id: int):
     return redirect(url_for("pages.run_detail", run_id=new.id))
 
 
+@bp.post("/runs/replay")
+@page_auth("operator")
+def runs_replay():
+    flow_arg = request.form.get("flow", "")
+    flow = flows.get(int(flow_arg)) if flow_arg.isdigit() else None
+    if flow is None:
+        abort(404)
+    failed = Run.query.filter_by(flow_id=flow.id, status="failed").order_by(Run.id).limit(10_000).all()
+    for run in failed:
+        jobs.retry_run(run)
+    flash(f"Retrying {len(failed)} failed run(s) of {flow.name} from their failed steps.")
+    return redirect(url_for("pages.run_list", flow=flow.id))
+
+
 @bp.get("/orders")
 @page_auth()
 def order_list():

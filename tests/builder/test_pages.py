@@ -7,7 +7,7 @@ import json
 
 from runtime.accounts import create_user
 from runtime.db import db
-from runtime.models import Flow, Task
+from runtime.models import Flow, Run, Task
 from tests.conftest import load_flow, order_event, post_flow
 
 
@@ -106,3 +106,18 @@ def test_list_endpoints_paginate_and_check_arguments(client, auth, run_jobs):
     bad = client.get("/api/v1/orders?limit=5000", headers=auth)
     assert bad.status_code == 400 and bad.json["details"][0]["path"] == "limit"
     assert client.get("/api/v1/runs?status=exploded", headers=auth).status_code == 400
+
+
+def test_bulk_replay_from_the_runs_page(client, auth, run_jobs, admin_session):
+    definition = {"schema_version": 1, "name": "fails", "nodes": [
+        {"id": "t", "type": "trigger.order_event", "config": {"events": ["order.created"]}},
+        {"id": "c", "type": "call_api", "config": {"url": "http://10.9.9.9/x"}}], "edges": [{"from": "t", "to": "c"}]}
+    flow_id = post_flow(client, auth, definition)
+    for n in range(2):
+        client.post("/api/v1/events", json=order_event(f"BR-{n}"), headers=auth)
+    run_jobs()
+    assert "Retry all failed runs" in client.get(f"/runs?flow={flow_id}").data.decode()
+    r = client.post("/runs/replay", data={"csrf_token": admin_session, "flow": str(flow_id)})
+    assert r.status_code == 302
+    assert {run.status for run in Run.query} == {"queued"}
+    assert client.post("/runs/replay", data={"csrf_token": admin_session, "flow": "999"}).status_code == 404
