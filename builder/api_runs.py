@@ -74,10 +74,7 @@ def replay_failed():
         raise bad_field("flow", "flow must be a flow id")
     if db.session.get(Flow, flow_id) is None:
         raise ApiError(404, f"flow {flow_id} not found", [{"path": "flow", "message": "unknown flow id"}])
-    failed = Run.query.filter_by(flow_id=flow_id, status="failed").order_by(Run.id).limit(10_000).all()
-    for run in failed:
-        jobs.retry_run(run)
-    return jsonify({"retried": [r.id for r in failed]}), 202
+    return jsonify({"retried": jobs.replay_failed(flow_id)}), 202
 
 
 @bp.post("/<int:run_id>/rerun")

@@ -186,10 +186,8 @@ def runs_replay():
     flow = flows.get(int(flow_arg)) if flow_arg.isdigit() else None
     if flow is None:
         abort(404)
-    failed = Run.query.filter_by(flow_id=flow.id, status="failed").order_by(Run.id).limit(10_000).all()
-    for run in failed:
-        jobs.retry_run(run)
-    flash(f"Retrying {len(failed)} failed run(s) of {flow.name} from their failed steps.")
+    retried = jobs.replay_failed(flow.id)
+    flash(f"Retrying {len(retried)} failed run(s) of {flow.name} from their failed steps.")
     return redirect(url_for("pages.run_list", flow=flow.id))
 
 

@@ -361,6 +361,14 @@ def retry_run(run: Run) -> Run:
     return run
 
 
+def replay_failed(flow_id: int, limit: int = 10_000) -> list[int]:
+    """Bulk replay: retry every failed run of a flow from its failed step."""
+    failed = Run.query.filter_by(flow_id=flow_id, status="failed").order_by(Run.id).limit(limit).all()
+    for run in failed:
+        retry_run(run)
+    return [run.id for run in failed]
+
+
 def rerun(run: Run, flow_version: int) -> Run:
     """Start the run's event again from the trigger, on ``flow_version``."""
     new = Run(flow_id=run.flow_id, flow_version=flow_version, event_id=run.event_id, order_id=run.order_id,
