@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import tuple_
+
 from nodes import registry
 from nodes.schedule import SCHEDULE_EVENT, next_fire
 from nodes.triggers import ADDRESS_CHANGED, CONNECTOR_EVENT, RUN_FAILED_EVENT, STALE_EVENT, stale_due_at
@@ -18,7 +20,7 @@ from runtime.ingest import Accepted, active_flow_versions, matching_versions, st
 from runtime.models import FlowVersion, Order, Run, Setting
 
 log = logging.getLogger(__name__)
-STALE_FIRST_SWEEP_LIMIT = 5000
+STALE_SWEEP_BATCH = 2000
 
 
 def _config(version: FlowVersion) -> dict:
@@ -79,24 +81,29 @@ def check_stale(order_id: str, flow_id: int, version: int, since: str) -> bool:
 
 
 def sweep_stale(now: datetime) -> int:
-    """Catch what lost timers missed, over the (status, status_since) index.
+    """Catch what lost timers missed, walking the (status, status_since) index with a cursor.
 
-    The first sweep of a published version looks at every order already stuck (so a new flow
-    flags yesterday's stuck orders too); later sweeps only at orders that became due since.
+    Each published version keeps a cursor (status_since, id): orders up to it were looked at.
+    The first pass starts before every order already stuck (so a new flow also flags yesterday's
+    stuck orders), at most STALE_SWEEP_BATCH per pass; later passes only see orders that became
+    due since, because an order entering the status gets a status_since after the cursor.
     """
     fired = 0
     for version in active_flow_versions("trigger.order_stale"):
         config = _config(version)
         state = _setting(f"stale-sweep:{version.flow_id}:{version.version}")
-        due_before = now - timedelta(minutes=config["minutes"])
-        query = Order.query.filter(Order.status == config["status"], Order.status_since <= due_before)
+        query = Order.query.filter(Order.status == config["status"],
+                                   Order.status_since <= now - timedelta(minutes=config["minutes"]))
         if state.value:
-            query = query.filter(Order.status_since > parse_time(state.value) - timedelta(minutes=config["minutes"]))
-        for order in query.order_by(Order.status_since).limit(STALE_FIRST_SWEEP_LIMIT):
+            cursor = (parse_time(state.value["since"]), state.value["id"])
+            query = query.filter(tuple_(Order.status_since, Order.id) > tuple_(*cursor))
+        rows = query.order_by(Order.status_since, Order.id).limit(STALE_SWEEP_BATCH).all()
+        for order in rows:
             accepted = _fire_stale(version, order, iso(order.status_since), _aware(now))
             fired += bool(accepted and not accepted.duplicate)
-        state.value = iso(now)
-    db.session.commit()
+        if rows:
+            state.value = {"since": iso(rows[-1].status_since), "id": rows[-1].id}
+        db.session.commit()
     return fired
 
 

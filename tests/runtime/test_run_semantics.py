@@ -244,3 +244,22 @@ def test_every_applied_address_change_is_announced_once(client, auth, run_jobs):
     assert [n.message for n in Notification.query.order_by(Notification.id)] == ["AC-1 -> Beijing", "AC-2 -> Beijing"]
     db.session.expire_all()
     assert db.session.get(Order, "AC-2").address == {"city": "Beijing (checked)"}
+
+
+def test_stale_sweep_pages_through_many_stuck_orders_sharing_one_moment(client, auth, run_jobs, monkeypatch):
+    from runtime import triggers
+
+    monkeypatch.setattr(triggers, "STALE_SWEEP_BATCH", 3)
+    flow_id = post_flow(client, auth, flow("stale", [
+        {"id": "t", "type": "trigger.order_stale", "config": {"status": "pending", "minutes": 15}},
+        {"id": "u", "type": "update_order", "config": {"flag": "red"}}], [("t", "u")]))
+    for n in range(7):
+        client.post("/api/v1/events", json=order_event(f"SW-{n}"), headers=auth)
+    client.post("/api/v1/events", json=order_event("SW-paid", status="paid"), headers=auth)
+    run_jobs()
+    Order.query.update({Order.status_since: utcnow() - timedelta(hours=2)})  # all stuck since the same moment
+    db.session.commit()
+    assert [sweeper.sweep()["stale_fired"] for _ in range(4)] == [3, 3, 1, 0]
+    run_jobs()
+    assert Run.query.filter_by(flow_id=flow_id, status="succeeded").count() == 7
+    assert db.session.get(Order, "SW-paid").flags == []
