@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from runtime import queues
+from runtime import queues, schema
 from runtime.config import Settings, load_settings
 from runtime.db import db, engine_options
 
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.init_app(app)
+    schema.init_app(app)
     queues.init_app(app, settings.redis_url, settings.queue_name)
 
     from builder import (

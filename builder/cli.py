@@ -12,6 +12,7 @@ import time
 import click
 
 from builder import create_app
+from runtime import schema
 from runtime.config import load_settings
 from runtime.db import db
 
@@ -33,7 +34,7 @@ def init_db() -> None:
 
     app = _app()
     with app.app_context():
-        db.create_all()
+        schema.upgrade()
         seed_builtin_templates()
         click.echo(f"database ready: {app.config['ORDERFLOW'].database_label}")
 
@@ -46,7 +47,7 @@ def _ensure_tables() -> None:
 
     with _app().app_context():
         try:
-            db.create_all()
+            schema.upgrade()
             seed_builtin_templates()
         except SQLAlchemyError as exc:  # another process created them at the same moment
             log.warning("could not prepare the database (run `orderflow init-db`): %s", exc)
@@ -59,7 +60,7 @@ def seed(demo: bool) -> None:
 
     app = _app()
     with app.app_context():
-        db.create_all()
+        schema.upgrade()
         summary = seed_demo()
     for line in summary:
         click.echo(line)
@@ -82,7 +83,7 @@ def create_user_cmd(name: str, role: str, password: str | None) -> None:
         else:
             password, generated = secrets.token_urlsafe(12), True
     with _app().app_context():
-        db.create_all()
+        schema.upgrade()
         create_user(name, role, password)
     click.echo(f"user {name} ({role}) ready" + (f"; password: {password}" if generated else ""))
 
@@ -94,7 +95,7 @@ def create_token_cmd(name: str, role: str) -> None:
     from runtime.accounts import create_token
 
     with _app().app_context():
-        db.create_all()
+        schema.upgrade()
         token = create_token(name, role)
     click.echo(f"token {name!r} ({role}); store it now, it is not shown again:")
     click.echo(token)
@@ -187,7 +188,7 @@ def dev(port: int, host: str) -> None:
 
     app = create_app()
     with app.app_context():
-        db.create_all()
+        schema.upgrade()
         seed_builtin_templates()
         demo_lines = seed_demo() if should_seed() else []
     click.echo(f"OrderFlow dev\n  database: {settings.database_label}\n  redis:    {redis_label}\n"
