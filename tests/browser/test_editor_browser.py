@@ -196,3 +196,27 @@ def test_route_ports_keyboard_undo_and_versions(live_stack, browser_context):
     page.goto(f"{stack.url}/flows/{flow_id}/versions/1")
     page.wait_for_selector("body[data-viewer-ready='1']")
     assert node_ids(page, "#view-canvas .drawflow-node") == ["t1", "c1", "a1", "u1"]
+
+
+def test_a_wire_is_selected_with_the_mouse_and_deleted_with_the_keyboard(live_stack, browser_context):
+    stack, page = live_stack, browser_context.new_page()
+    flow_id = create_flow(stack, load_flow("high_value"))
+    login(page, stack)
+    open_editor(page, stack, flow_id)
+    expect(page.locator("#canvas .connection")).to_have_count(3)
+    source = page.get_attribute(".drawflow-node[data-node-id='c1']", "id")
+    target = page.get_attribute(".drawflow-node[data-node-id='u1']", "id")
+    path = f"#canvas .connection.node_out_{source}.node_in_{target} path"
+    # a point on the curve itself (the middle of its box may miss the stroke)
+    x, y = page.eval_on_selector(path, """p => { const at = p.getPointAtLength(p.getTotalLength() / 2);
+        const m = p.getScreenCTM(); return [at.x * m.a + at.y * m.c + m.e, at.x * m.b + at.y * m.d + m.f]; }""")
+    page.mouse.click(x, y)
+    page.keyboard.press("Delete")
+    expect(page.locator("#canvas .connection")).to_have_count(2)
+    expect(page.locator("#problem-list")).to_contain_text("node 'u1' cannot be reached from the trigger")
+    page.keyboard.press("Control+s")
+    expect(page.locator("#save-state")).to_contain_text("Saved")
+    assert {"from": "c1", "port": "false", "to": "u1"} not in api_flow(stack, flow_id)["draft"]["edges"]
+    page.keyboard.press("Control+z")
+    expect(page.locator("#canvas .connection")).to_have_count(3)
+    expect(page.locator("#problem-list")).not_to_contain_text("cannot be reached")
