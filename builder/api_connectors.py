@@ -6,9 +6,9 @@ import re
 
 from flask import Blueprint, jsonify
 
-from builder.api_events import parse_json_body
 from builder.auth import api_auth
 from builder.errors import bad_field
+from builder.json_body import json_object
 from runtime import connectors
 from runtime.db import db
 
@@ -26,9 +26,7 @@ def board():
 @bp.post("/api/v1/connectors")
 @api_auth("admin")
 def upsert():
-    body, _ = parse_json_body()
-    if not isinstance(body, dict):
-        raise bad_field("$", "the body must be a JSON object")
+    body = json_object()
     name, group, role = body.get("name"), body.get("group", connectors.DEFAULT_GROUP), body.get("role", "primary")
     if not isinstance(name, str) or not NAME.match(name):
         raise bad_field("name", "name is required: letters, digits, . _ - (at most 64)")

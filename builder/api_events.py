@@ -4,36 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 
 from flask import Blueprint, jsonify, request
 
 from builder.auth import api_auth
 from builder.errors import ApiError, bad_field
+from builder.json_body import json_object, parse_json_body
 from runtime import flows, ingest
-from runtime.definition import trigger_of
 
 bp = Blueprint("events", __name__)
 SIGNATURE_MAX_SKEW_S = 300
 
 
-def parse_json_body():
-    raw = request.get_data(cache=True)
-    try:
-        return json.loads(raw), raw
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_field("$", f"the body is not valid JSON: {exc}") from None
-
-
 @bp.post("/api/v1/events")
 @api_auth("operator")
 def post_event():
-    body, raw = parse_json_body()
-    if not isinstance(body, dict):
-        raise bad_field("$", "the body must be a JSON object")
+    body = json_object()
     try:
-        accepted = ingest.accept_order_event(body, raw)
+        accepted = ingest.accept_order_event(body, request.get_data(cache=True))
     except ingest.BadEvent as exc:
         raise ApiError(400, str(exc), exc.details) from None
     return jsonify(accepted.to_dict()), 202
@@ -64,7 +53,7 @@ def post_hook(key: str):
     if version is None:
         raise ApiError(404, f"no active flow listens on /hooks/{key}", [{"path": "key", "message": "unknown webhook key"}])
     raw = request.get_data(cache=True)
-    secret = (trigger_of(version.definition).get("config") or {}).get("secret")
+    secret = flows.published(version).trigger_config.get("secret")
     if secret:
         _check_signature(secret, raw)
     body, raw = parse_json_body()

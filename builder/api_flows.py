@@ -7,9 +7,9 @@ import re
 
 from flask import Blueprint, Response, jsonify, request
 
-from builder.api_events import parse_json_body
 from builder.auth import api_auth, current_user
 from builder.errors import ApiError, bad_field
+from builder.json_body import json_object, parse_json_body
 from builder.pagination import paginate
 from builder.palette import display_ports
 from runtime import flows
@@ -29,10 +29,7 @@ def _flow_or_404(flow_id: int) -> Flow:
 
 
 def _definition_body() -> dict:
-    body, _ = parse_json_body()
-    if not isinstance(body, dict):
-        raise bad_field("$", "a flow definition must be a JSON object")
-    return body
+    return json_object("a flow definition must be a JSON object")
 
 
 def _flow_response(flow: Flow, status: int = 200):

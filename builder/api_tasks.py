@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from builder.api_events import parse_json_body
 from builder.auth import api_auth, current_user
 from builder.errors import ApiError, bad_field
+from builder.json_body import parse_json_body
 from builder.pagination import paginate
 from runtime import tasks
 from runtime.db import db

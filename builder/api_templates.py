@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 from flask import Blueprint, current_app, jsonify, request
 
-from builder.api_events import parse_json_body
 from builder.auth import api_auth, current_user
 from builder.errors import ApiError, bad_field
+from builder.json_body import json_object
 from builder.pagination import paginate
 from runtime import flows, templates_catalog
 from runtime.models import Flow
@@ -115,9 +115,7 @@ def get_template(ref: str):
 @bp.post("")
 @api_auth("admin")
 def create_template():
-    body, _ = parse_json_body()
-    if not isinstance(body, dict):
-        raise bad_field("$", "the body must be a JSON object")
+    body = json_object()
     template, removed = publish_template(body)
     return jsonify({**template.to_dict(), "removed_secrets": removed}), 201
 
@@ -129,8 +127,6 @@ def use_template(ref: str):
     template = template_or_404(ref)
     name = None
     if request.get_data(cache=True).strip():
-        body, _ = parse_json_body()
-        if not isinstance(body, dict):
-            raise bad_field("$", "the body must be a JSON object (or empty)")
+        body = json_object("the body must be a JSON object (or empty)")
         name = _text(body, "name", MAX_TITLE, required=False) or None
     return _flow_response(templates_catalog.instantiate(template, name=name, user=current_user()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 MISSING = object()
@@ -30,3 +31,18 @@ def resolve(path: str, scope: dict, default: Any = None) -> Any:
         if current is MISSING:
             return default
     return current
+
+
+def as_time(value: Any) -> datetime | None:
+    """An ISO-8601 time (``2026-11-11T09:00:00+08:00``; no offset = UTC) as an aware datetime, or
+    None. Only the extended form counts, so a number-like text such as 20261111 is not a time."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and len(value.strip()) >= 10 and value.strip()[4:5] == "-":
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

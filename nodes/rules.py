@@ -6,11 +6,11 @@ a rule comparing a number with a word is an error, not a silent False.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from nodes.base import FIELD_REF, NodeError
-from nodes.fields import MISSING, resolve
+from nodes.fields import MISSING, as_time, resolve
 
 OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "in", "not in", "contains", "starts with",
              "is empty", "is not empty", "between", "older than")
@@ -54,19 +54,6 @@ def _as_number(v: Any) -> float | None:
     return None
 
 
-def _as_time(v: Any) -> datetime | None:
-    if isinstance(v, datetime):
-        t = v
-    elif isinstance(v, str) and len(v) >= 10 and v[4:5] == "-":
-        try:
-            t = datetime.fromisoformat(v.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    else:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def _coerce_pair(left: Any, right: Any, field: str) -> tuple[Any, Any]:
     """Both sides as numbers, or both as times, or both as strings; else a type error."""
     ln, rn = _as_number(left), _as_number(right)
@@ -75,7 +62,7 @@ def _coerce_pair(left: Any, right: Any, field: str) -> tuple[Any, Any]:
     if isinstance(left, (int, float)) and not isinstance(left, bool) or \
             isinstance(right, (int, float)) and not isinstance(right, bool):
         raise NodeError(f"{field}: cannot compare {left!r} with {right!r} (number against text)")
-    lt, rt = _as_time(left), _as_time(right)
+    lt, rt = as_time(left), as_time(right)
     if lt is not None and rt is not None:
         return lt, rt
     if isinstance(left, (dict, list)) or isinstance(right, (dict, list)):
@@ -87,7 +74,7 @@ def _equal(left: Any, right: Any) -> bool:
     ln, rn = _as_number(left), _as_number(right)
     if ln is not None and rn is not None:
         return ln == rn
-    lt, rt = _as_time(left), _as_time(right)
+    lt, rt = as_time(left), as_time(right)
     if lt is not None and rt is not None:  # 19:40+08:00 and 11:40Z are the same moment
         return lt == rt
     return left == right or (isinstance(left, (str, int, float, bool)) and str(left) == str(right)
@@ -130,7 +117,7 @@ def evaluate_rule(rule: dict, scope: dict, now: datetime) -> bool:
         return lo <= x and x2 <= hi
     if op == "older than":
         minutes = _as_number(value)
-        t = _as_time(left)
+        t = as_time(left)
         if minutes is None or t is None:
             raise NodeError(f"{field}: 'older than' needs a timestamp field and a number of minutes")
         return now - t > timedelta(minutes=minutes)

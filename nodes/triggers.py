@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from nodes.base import ConfigProblem, NodeType
+from nodes.fields import as_time
 from nodes.rules import evaluate_group, group_schema
 
 # What external systems send (the events API accepts these) ...
@@ -105,19 +106,6 @@ STALE_EVENT = "order.stale"
 SAME_MOMENT = timedelta(seconds=1)
 
 
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    else:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def stale_due_at(config: Mapping[str, Any], status_since: datetime) -> datetime:
     """When to check an order that entered the status at ``status_since``: schedule one timer for it."""
     return status_since + timedelta(minutes=config["minutes"])
@@ -128,7 +116,7 @@ def still_stale(config: Mapping[str, Any], order: Mapping[str, Any], since: Any,
 
     An order that moved on (or left and came back: a new status_since) does not fire.
     """
-    since_t, current = _time(since), _time(order.get("status_since"))
+    since_t, current = as_time(since), as_time(order.get("status_since"))
     if order.get("status") != config.get("status") or since_t is None or current is None:
         return False
     return abs(current - since_t) <= SAME_MOMENT and now >= stale_due_at(config, since_t)
@@ -136,7 +124,7 @@ def still_stale(config: Mapping[str, Any], order: Mapping[str, Any], since: Any,
 
 def _stale_matches(config: dict, event: dict) -> bool:
     payload = event.get("payload") or {}
-    now = _time(event.get("occurred_at"))
+    now = as_time(event.get("occurred_at"))
     return (event.get("type") == STALE_EVENT and now is not None
             and payload.get("status") == config.get("status") and payload.get("minutes") == config.get("minutes")
             and still_stale(config, event.get("order") or {}, payload.get("since"), now))

@@ -6,9 +6,10 @@ the worker, and resumes the node's step through a port later.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from nodes.base import ConfigProblem, Context, NodeError, NodeType, Result, Suspend, scope_of
+from nodes.fields import as_time
 from nodes.templating import check_template, render
 from nodes.triggers import TRIGGER_EVENT_TYPES
 
@@ -22,11 +23,10 @@ def ports(config: dict) -> list[str]:
 
 def parse_time(text: str) -> datetime:
     """An ISO-8601 time; without an offset it is taken as UTC."""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise NodeError(f"{text!r} is not an ISO-8601 time such as 2026-11-11T09:00:00+08:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = as_time(text)
+    if moment is None:
+        raise NodeError(f"{text!r} is not an ISO-8601 time such as 2026-11-11T09:00:00+08:00")
+    return moment
 
 
 def run(ctx: Context, config: dict) -> Result:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
+from flask import current_app
 from jsonschema import Draft202012Validator
 
+from nodes import registry
+from nodes.base import NodeType
 from runtime import queues
 from runtime.db import after_commit, db, utcnow
 from runtime.definition import FLOW_SCHEMA, json_path, trigger_of, validate_flow
+from runtime.engine import Graph
 from runtime.models import Flow, FlowVersion
 
 
@@ -103,6 +108,39 @@ def discard(flow: Flow, *, expected_rev: int | None, user: str | None = None) ->
     if not flow.published_version:
         raise NoSuchVersion(flow.id, None)
     return restore(flow, flow.published_version, expected_rev=expected_rev, user=user)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published version, parsed once per process (published versions never change)."""
+
+    definition: dict
+    graph: Graph
+    trigger_config: dict
+    trigger_type: NodeType
+
+    def matches(self, event: dict) -> bool:
+        return bool(self.trigger_type.matches and self.trigger_type.matches(self.trigger_config, event))
+
+
+def published(version: FlowVersion) -> Published:
+    return _published(version.flow_id, version.version, lambda: version.definition)
+
+
+def published_by_number(flow_id: int, number: int) -> Published:
+    return _published(flow_id, number, lambda: FlowVersion.query.filter_by(flow_id=flow_id, version=number)
+                      .one().definition)
+
+
+def _published(flow_id: int, number: int, load) -> Published:
+    cache = current_app.extensions.setdefault("orderflow.published", {})
+    key = (flow_id, number)
+    if key not in cache:
+        definition = load()
+        trigger = trigger_of(definition)
+        cache[key] = Published(definition, Graph(definition), trigger.get("config") or {},
+                               registry.get(trigger["type"], trigger.get("version", 1)))
+    return cache[key]
 
 
 def published_definition(flow: Flow) -> dict | None:

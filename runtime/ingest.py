@@ -14,11 +14,10 @@ from flask import current_app
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy.exc import IntegrityError
 
-from nodes import registry
 from nodes.triggers import ORDER_EVENT_TYPES
 from runtime import flows, queues
 from runtime.db import after_commit, db, parse_time, utcnow
-from runtime.definition import Problem, json_path, trigger_of
+from runtime.definition import Problem, json_path
 from runtime.models import Event, FlowVersion, Run
 
 EVENT_SCHEMA = {
@@ -115,14 +114,9 @@ def event_view(*, type: str, source: str, event_id: str, payload, id: int | None
             "occurred_at": occurred_at}
 
 
-def matching_versions(event: dict) -> list[FlowVersion]:
-    out = []
-    for version in active_flow_versions("trigger.order_event"):
-        trigger = trigger_of(version.definition)
-        node_type = registry.get(trigger["type"], trigger.get("version", 1))
-        if node_type.matches(trigger.get("config") or {}, event):
-            out.append(version)
-    return out
+def matching_versions(event: dict, trigger_type: str = "trigger.order_event") -> list[FlowVersion]:
+    """The active flows of one trigger type whose trigger starts a run for this event."""
+    return [v for v in active_flow_versions(trigger_type) if flows.published(v).matches(event)]
 
 
 def _store(event: Event, versions: list[FlowVersion], commit: bool = True) -> Accepted:
@@ -177,7 +171,7 @@ def accept_webhook(version: FlowVersion, body, raw_body: bytes, idempotency_key:
 
 
 def webhook_payload_problems(version: FlowVersion, body) -> list[dict]:
-    schema = (trigger_of(version.definition).get("config") or {}).get("payload_schema")
+    schema = flows.published(version).trigger_config.get("payload_schema")
     if not schema:
         return []
     validator = Draft202012Validator(schema)

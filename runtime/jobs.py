@@ -18,14 +18,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from nodes.base import CONNECTORS, RECENT_ORDERS, NodeType
-from runtime import admin_settings, connectors, engine, orders, queues, triggers
+from runtime import admin_settings, connectors, engine, flows, orders, queues, triggers
 from runtime.connectors import ConnectorService
 from runtime.context import RefusalRecorded, RunContext
 from runtime.db import after_commit, db, job, parse_time, utcnow
-from runtime.engine import Graph, RunState, StepRecord
+from runtime.engine import RunState, StepRecord
 from runtime.http_client import GuardedHttp
 from runtime.ingest import event_view
-from runtime.models import Event, FlowVersion, Order, Run, Step, Task
+from runtime.models import Event, Order, Run, Step, Task
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +76,6 @@ class DbRecorder:
             row.duration_ms = (row.finished_at - row.started_at).total_seconds() * 1000
         self.run.status, self.run.resume_at = "running", None
         self._store_state(state)
-
-
-def _definition(flow_id: int, version: int) -> tuple[dict, Graph]:
-    """Published versions never change, so each process keeps them parsed."""
-    cache = current_app.extensions.setdefault("orderflow.versions", {})
-    key = (flow_id, version)
-    if key not in cache:
-        row = FlowVersion.query.filter_by(flow_id=flow_id, version=version).one()
-        cache[key] = (row.definition, Graph(row.definition))
-    return cache[key]
 
 
 def allowed_hosts() -> tuple[str, ...]:
@@ -145,7 +135,7 @@ class _Walker:
 
     def __init__(self, run: Run, http: GuardedHttp, secrets: dict[str, str]):
         self.run, self.secrets = run, secrets
-        definition, self.graph = _definition(run.flow_id, run.flow_version)
+        self.graph = flows.published_by_number(run.flow_id, run.flow_version).graph
         self.state = RunState(frontier=list(run.frontier or []), vars=dict(run.vars or {}), waiting=run.waiting,
                               attempts=dict(run.attempts or {}), steps_taken=run.steps_taken)
         if not self.state.frontier and self.state.steps_taken == 0 and not self.state.waiting:

@@ -10,12 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import tuple_
 
-from nodes import registry
 from nodes.schedule import SCHEDULE_EVENT, next_fire
 from nodes.triggers import ADDRESS_CHANGED, CONNECTOR_EVENT, RUN_FAILED_EVENT, STALE_EVENT, stale_due_at
-from runtime import queues
+from runtime import flows, queues
 from runtime.db import after_commit, db, iso, job, parse_time, utcnow
-from runtime.definition import trigger_of
 from runtime.ingest import Accepted, active_flow_versions, matching_versions, store_internal
 from runtime.models import FlowVersion, Order, Run, Setting
 
@@ -24,12 +22,7 @@ STALE_SWEEP_BATCH = 2000
 
 
 def _config(version: FlowVersion) -> dict:
-    return trigger_of(version.definition).get("config") or {}
-
-
-def _matches(version: FlowVersion, view: dict) -> bool:
-    trigger = trigger_of(version.definition)
-    return registry.get(trigger["type"], trigger.get("version", 1)).matches(trigger.get("config") or {}, view)
+    return flows.published(version).trigger_config
 
 
 def _aware(moment: datetime) -> datetime:
@@ -62,7 +55,7 @@ def _fire_stale(version: FlowVersion, order: Order, since: str, now: datetime) -
     config = _config(version)
     view = {"type": STALE_EVENT, "source": "timer", "occurred_at": iso(now), "order": order.to_dict(),
             "payload": {"status": config.get("status"), "since": since, "minutes": config.get("minutes")}}
-    if not _matches(version, view):
+    if not flows.published(version).matches(view):
         return None
     return store_internal(type=STALE_EVENT, source="timer", key=f"stale:{version.flow_id}:{order.id}:{since}",
                           payload=view["payload"], order_id=order.id, versions=[version])
@@ -140,7 +133,7 @@ def connector_failed(name: str, group: str, failures: int, kind: str) -> int:
     """A connector's failure count grew: start the health flows whose threshold it just reached."""
     view = {"type": CONNECTOR_EVENT, "source": "connector", "order": None,
             "payload": {"connector": name, "group": group, "consecutive_failures": failures, "kind": kind}}
-    versions = [v for v in active_flow_versions("trigger.connector_health") if _matches(v, view)]
+    versions = matching_versions(view, "trigger.connector_health")
     if not versions:
         return 0
     accepted = store_internal(type=CONNECTOR_EVENT, source="connector",
@@ -171,7 +164,7 @@ def run_failed(run: Run, trigger_type: str, error: str | None) -> None:
     payload = {"run_id": run.id, "flow_id": run.flow_id, "flow_version": run.flow_version,
                "node_id": run.failed_node, "error": error, "order_id": run.order_id, "trigger_type": trigger_type}
     view = {"type": RUN_FAILED_EVENT, "source": "runtime", "order": None, "payload": payload}
-    versions = [v for v in active_flow_versions("trigger.run_failed") if _matches(v, view)]
+    versions = matching_versions(view, "trigger.run_failed")
     if versions:
         store_internal(type=RUN_FAILED_EVENT, source="runtime", key=f"run-failed:{run.id}:{run.steps_taken}",
                        payload=payload, order_id=run.order_id, versions=versions, commit=False)
